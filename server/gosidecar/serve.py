@@ -1,0 +1,61 @@
+"""`gosidecar serve`: the sidecar on stdin/stdout until the editor goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+
+from .framing import FrameReader, FrameWriter
+from .sidecar import Sidecar
+from .trace import Tracer
+
+logger = logging.getLogger(__name__)
+
+# Python's default 5 ms switch interval is the worst-case wait of a reader thread for
+# the GIL while another thread (inference, file watching) holds it.
+_SWITCH_INTERVAL_S = 0.0005
+
+
+def serve(trace_file: str | None = None) -> int:
+    client_in, client_out = _claim_stdio()
+    sys.setswitchinterval(_SWITCH_INTERVAL_S)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    sidecar = Sidecar(FrameReader(client_in, "client"), FrameWriter(client_out, "client"), loop)
+    if trace_file:
+        sidecar.proxy.tracer = Tracer(trace_file)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, sidecar.finished.set)
+    threading.Thread(target=_pump_client, args=(sidecar,), name="client-reader", daemon=True).start()
+    try:
+        loop.run_until_complete(loop.run_in_executor(None, sidecar.finished.wait))
+    finally:
+        sidecar.close()
+        loop.close()
+    return 0 if sidecar.clean_exit else 1
+
+
+def _pump_client(sidecar: Sidecar) -> None:
+    sidecar.proxy.run_client_pump()
+    if not sidecar.finished.is_set():
+        logger.info("the editor closed the connection without exit; stopping gopls")
+    sidecar.finished.set()
+
+
+def _claim_stdio() -> tuple[int, int]:
+    """Private descriptors for the LSP stream; fd 1 then points at stderr.
+
+    A library that prints (or C code that writes to fd 1) would otherwise corrupt the
+    protocol stream.
+    """
+    client_in, client_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return client_in, client_out

@@ -1,0 +1,114 @@
+"""The sidecar assembled: proxy, editor state, gopls supervision, features, health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from . import __version__
+from .documents import DocumentStore
+from .editor_state import EditorState
+from .framing import FrameReader, FrameWriter
+from .message import Kind, Message, response
+from .problems import HealthSource, Problem
+from .proxy import Proxy, Side
+from .server import HEALTH, RESTART_GOPLS, build_server
+from .settings import Settings, parse_settings, settings_from_configuration_change
+from .supervisor import GoplsSupervisor
+
+logger = logging.getLogger(__name__)
+
+SIDECAR_CAPABILITIES: dict[str, Any] = {"inlineCompletionProvider": {}}
+
+
+class Sidecar:
+    def __init__(
+        self, client_reader: FrameReader, client_writer: FrameWriter, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.settings = Settings()
+        self.finished = threading.Event()
+        self.clean_exit = False
+        self.documents = DocumentStore()
+        self.proxy = Proxy(client_reader, client_writer)
+        self.state = EditorState(self.documents)
+        self.state.attach(self.proxy)
+        self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop)
+        self.server = build_server(self, loop)
+        self.features: list[HealthSource] = []
+        self._attach_lifecycle()
+        self.proxy.serve_on_sidecar([HEALTH, RESTART_GOPLS], self.server.dispatch)
+
+    def _attach_lifecycle(self) -> None:
+        proxy = self.proxy
+        proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._on_initialize)
+        proxy.intercept_response(Side.GOPLS, "initialize", self._merge_capabilities)
+        proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._on_configuration)
+        proxy.intercept_response(
+            Side.CLIENT, "workspace/configuration", self.supervisor.merge_memory_limit_into_configuration
+        )
+        proxy.intercept(Side.CLIENT, Kind.REQUEST, "shutdown", self._on_shutdown)
+        proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "exit", self._on_exit)
+
+    # ----- lifecycle hooks ------------------------------------------------------------
+
+    def _on_initialize(self, message: Message) -> Message | None:
+        params = message.params if isinstance(message.params, dict) else {}
+        self.settings = parse_settings(params.get("initializationOptions"))
+        if self.supervisor.start_first():
+            return message
+        # No gopls: the editor still gets the sidecar's own features and a clear reason.
+        self.proxy.send_to_client(response(message.id, self._initialize_result({})))
+        for problem in self.supervisor.problems():
+            self.proxy.notify_client("window/showMessage", {"type": 1, "message": problem.message})
+        return None
+
+    def _merge_capabilities(self, request: Message, reply: Message) -> Message:
+        result = reply.obj.get("result")
+        if not isinstance(result, dict):
+            return reply
+        return Message.from_obj({**reply.obj, "result": self._initialize_result(result)})
+
+    @staticmethod
+    def _initialize_result(gopls_result: dict[str, Any]) -> dict[str, Any]:
+        capabilities = {**(gopls_result.get("capabilities") or {}), **SIDECAR_CAPABILITIES}
+        server_info = gopls_result.get("serverInfo") or {"name": "gosidecar", "version": __version__}
+        return {**gopls_result, "capabilities": capabilities, "serverInfo": server_info}
+
+    def _on_configuration(self, message: Message) -> Message:
+        old = self.settings
+        self.settings = settings_from_configuration_change(message.params, old)
+        if self.settings != old:
+            self.supervisor.apply_settings(old, self.settings)
+        return message
+
+    def _on_shutdown(self, message: Message) -> Message:
+        self.supervisor.expect_exit()
+        self.clean_exit = True
+        return message
+
+    def _on_exit(self, message: Message) -> Message:
+        self.supervisor.expect_exit()
+        self.finished.set()
+        return message
+
+    # ----- health and teardown ----------------------------------------------------------
+
+    def health_report(self) -> dict[str, Any]:
+        problems: list[Problem] = [*self.supervisor.problems()]
+        report: dict[str, Any] = {"gopls": self.supervisor.health_section()}
+        for feature in self.features:
+            problems.extend(feature.problems())
+        report["fileEvents"] = _not_enabled("fileEvents")
+        report["ai"] = _not_enabled("ai")
+        report["problems"] = [p.to_dict() for p in problems]
+        report["ok"] = report["gopls"]["running"] and not any(p.severity == "error" for p in problems)
+        return {"ok": report.pop("ok"), **report}
+
+    def close(self) -> None:
+        self.supervisor.shutdown()
+
+
+def _not_enabled(section: str) -> dict[str, Any]:
+    return {"enabled": False, "state": "disabled", "error": f"{section} is not enabled in this build"}

@@ -1,0 +1,328 @@
+"""gopls supervision: start it, watch it, restart it with the editor's state replayed.
+
+A restart, whatever its cause (crash, RSS over the limit, an RSS spike, the user's
+command), runs the same steps on the event loop: hold new client messages in the
+backlog, settle what the old gopls left open (requests in flight, progress, stale
+diagnostics, registrations), start a new gopls, replay `initialize`, `initialized`, the
+configuration and every open document with its unsaved text, then resend the safe
+requests that were in flight and release the backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from . import memory_limit
+from .editor_state import EditorState
+from .gopls_process import GoplsNotFoundError, GoplsProcess, find_gopls, gopls_version
+from .memory_watchdog import RssWatchdog, Trip
+from .message import ErrorCode, Message, error_response
+from .problems import Problem
+from .proxy import Proxy
+from .restart_policy import RestartPolicy
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+RestartReason = Literal["rss-limit", "rss-spike", "crash", "manual"]
+
+# Reads that give the same answer from a fresh gopls: retried instead of failed.
+SAFE_TO_RETRY = frozenset(
+    {
+        "textDocument/hover",
+        "textDocument/definition",
+        "textDocument/declaration",
+        "textDocument/typeDefinition",
+        "textDocument/implementation",
+        "textDocument/references",
+        "textDocument/completion",
+        "textDocument/documentSymbol",
+        "textDocument/documentHighlight",
+        "textDocument/documentLink",
+        "textDocument/semanticTokens/full",
+        "textDocument/semanticTokens/full/delta",
+        "textDocument/semanticTokens/range",
+        "textDocument/inlayHint",
+        "textDocument/foldingRange",
+        "textDocument/codeLens",
+        "textDocument/signatureHelp",
+        "textDocument/selectionRange",
+        "textDocument/diagnostic",
+        "textDocument/prepareCallHierarchy",
+        "textDocument/prepareTypeHierarchy",
+        "callHierarchy/incomingCalls",
+        "callHierarchy/outgoingCalls",
+        "typeHierarchy/supertypes",
+        "typeHierarchy/subtypes",
+        "workspace/symbol",
+    }
+)
+_INITIALIZE_TIMEOUT_S = 60.0
+_MESSAGE_TYPE_ERROR, _MESSAGE_TYPE_WARNING = 1, 2
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RestartRecord:
+    time: str
+    reason: RestartReason
+    rss_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "reason": self.reason, "rssBytes": self.rss_bytes}
+
+
+class GoplsSupervisor:
+    def __init__(
+        self,
+        proxy: Proxy,
+        state: EditorState,
+        settings: Callable[[], Settings],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._proxy = proxy
+        self._state = state
+        self._settings = settings
+        self._loop = loop
+        self._policy = RestartPolicy()
+        self._watchdog = RssWatchdog(self._on_trip, self._limit_bytes())
+        self._pending_reason: tuple[RestartReason, int] | None = None
+        self._restarting: asyncio.Lock | None = None
+        self._gave_up: str | None = None
+        self._start_error: str | None = None
+        self._shutting_down = False
+        self._retry: list[Message] = []
+        self.path = ""
+        self.version = ""
+        self.restart_log: list[RestartRecord] = []
+        self.restart_listeners: list[Callable[[], None]] = []
+        proxy.on_gopls_exit(self._on_gopls_exit)
+
+    # ----- first start ------------------------------------------------------------------
+
+    def start_first(self) -> bool:
+        """Start gopls for the editor's `initialize` (called on the client reader thread).
+
+        Spawning happens on the event loop's thread: gopls is tied to that thread's life
+        by PR_SET_PDEATHSIG. Returns False when gopls cannot be started.
+        """
+        future = asyncio.run_coroutine_threadsafe(self._spawn(), self._loop)
+        process = future.result()
+        if process is None:
+            self._proxy.gopls_down(self._start_error or "gopls is not running", restarting=False)
+            return False
+        self._proxy.attach_gopls(process)
+        self._proxy.gopls_ready()
+        return True
+
+    async def _spawn(self) -> GoplsProcess | None:
+        settings = self._settings()
+        try:
+            self.path = find_gopls(settings.gopls.path)
+        except GoplsNotFoundError as error:
+            self._start_error = str(error)
+            logger.error("%s", error)
+            return None
+        env = memory_limit.gomemlimit_env(settings.memory.limitMB, settings.gopls.env)
+        try:
+            process = GoplsProcess(self.path, ["serve", *settings.gopls.args], env)
+        except OSError as error:
+            self._start_error = f"gopls at {self.path} would not start ({error}): reinstall it or fix goSidecar.gopls.path"
+            return None
+        self._start_error = None
+        self._watchdog.watch(process.pid)
+        threading.Thread(target=self._read_version, daemon=True).start()
+        return process
+
+    def _read_version(self) -> None:
+        self.version = gopls_version(self.path)
+
+    # ----- restarts ---------------------------------------------------------------------
+
+    def request_restart(self, reason: RestartReason, rss_bytes: int = 0) -> Future[None]:
+        """Restart from any thread; the future resolves once the new gopls is initialized."""
+        return asyncio.run_coroutine_threadsafe(self.restart(reason, rss_bytes), self._loop)
+
+    async def restart(self, reason: RestartReason, rss_bytes: int = 0) -> None:
+        if self._restarting is None:
+            self._restarting = asyncio.Lock()
+        async with self._restarting:
+            if reason == "manual":
+                self._policy.reset()
+                self._gave_up = None
+            delay = self._policy.next_delay()
+            self.restart_log.append(RestartRecord(_now(), reason, rss_bytes))
+            self._settle_old_gopls(reason)
+            if delay is None:
+                self._give_up(reason)
+                return
+            self._notify_restart(reason, rss_bytes)
+            await asyncio.sleep(delay)
+            await self._start_and_replay()
+
+    def _on_trip(self, trip: Trip) -> None:
+        """Watchdog thread: RSS over the limit or a spike; kill gopls, then restart."""
+        logger.warning("gopls memory: %s (%s)", trip.reason, trip.detail)
+        self._pending_reason = (trip.reason, trip.rss_bytes)
+        process = self._proxy.gopls_process
+        if process is not None:
+            process.kill()
+
+    def _on_gopls_exit(self, generation: int) -> None:
+        if self._shutting_down or generation != self._proxy.generation:
+            return
+        reason, rss = self._pending_reason or ("crash", self._watchdog.rss_bytes)
+        self._pending_reason = None
+        logger.warning("gopls exited (%s); restarting", reason)
+        self._proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
+        self.request_restart(reason, rss)
+
+    def _settle_old_gopls(self, reason: RestartReason) -> None:
+        proxy = self._proxy
+        proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
+        old = proxy.gopls_process
+        if old is not None:
+            old.stop(grace_s=0.5)
+        self._retry = []
+        for message in proxy.take_in_flight():
+            if message.method in SAFE_TO_RETRY:
+                self._retry.append(message)
+            else:
+                proxy.send_to_client(
+                    error_response(message.id, ErrorCode.CONTENT_MODIFIED, "gopls restarted; try again")
+                )
+        proxy.forget_gopls_requests()
+        proxy.fail_own_requests("gopls restarted")
+        for token in self._state.take_open_progress():
+            proxy.notify_client("$/progress", {"token": token, "value": {"kind": "end"}})
+        for uri in self._state.take_closed_diagnosed_uris():
+            proxy.notify_client("textDocument/publishDiagnostics", {"uri": uri, "diagnostics": []})
+        registrations = self._state.take_registrations()
+        if registrations:
+            unregister = [{"id": r["id"], "method": r["method"]} for r in registrations]
+            proxy.request_client("client/unregisterCapability", {"unregisterations": unregister})
+        for listener in self.restart_listeners:
+            listener()
+
+    async def _start_and_replay(self) -> None:
+        process = await self._spawn()
+        if process is None:
+            self._give_up("crash")
+            return
+        self._proxy.attach_gopls(process)
+        try:
+            await self._replay()
+        except (ConnectionError, RuntimeError, TimeoutError) as error:
+            logger.error("replay to the new gopls failed: %s", error)
+            return  # the new gopls died too: its exit listener restarts again
+        self._proxy.gopls_ready(self._retry)
+        self._retry = []
+
+    async def _replay(self) -> None:
+        proxy, state = self._proxy, self._state
+        initialize = proxy.request_gopls("initialize", state.replay_initialize_params(), bypass_backlog=True)
+        await asyncio.wait_for(asyncio.wrap_future(initialize), _INITIALIZE_TIMEOUT_S)
+        proxy.notify_gopls("initialized", state.initialized_params, bypass_backlog=True)
+        if state.configuration_change is not None:
+            proxy.notify_gopls("workspace/didChangeConfiguration", state.configuration_change, bypass_backlog=True)
+        for doc in state.documents.all():
+            text_document = {"uri": doc.uri, "languageId": doc.language_id, "version": doc.version, "text": doc.text}
+            proxy.notify_gopls("textDocument/didOpen", {"textDocument": text_document}, bypass_backlog=True)
+
+    def _give_up(self, reason: RestartReason) -> None:
+        limit_mb = self._settings().memory.limitMB
+        self._gave_up = (
+            f"gopls was restarted {len(self.restart_log)} times in a short while (last: {reason}) "
+            "and is stopped"
+        )
+        self._proxy.gopls_down(self._gave_up + ": see Go: Health Check", restarting=False)
+        self._proxy.notify_client(
+            "window/showMessage",
+            {"type": _MESSAGE_TYPE_ERROR, "message": f"{self._gave_up}. {self._advice(limit_mb)}"},
+        )
+
+    @staticmethod
+    def _advice(limit_mb: int) -> str:
+        return (
+            f"Raise goSidecar.memory.limitMB (now {limit_mb}), add gopls directoryFilters for "
+            "trees you do not edit, or close very large packages; then run Go: Restart gopls."
+        )
+
+    def _notify_restart(self, reason: RestartReason, rss_bytes: int) -> None:
+        figures = f" at {rss_bytes // _MIB} MiB RSS (limit {self._settings().memory.limitMB} MiB)" if rss_bytes else ""
+        self._proxy.notify_client(
+            "window/showMessage",
+            {"type": _MESSAGE_TYPE_WARNING, "message": f"Go Sidecar restarted gopls: {reason}{figures}. Open files and unsaved edits were kept."},
+        )
+
+    # ----- settings, shutdown, health ------------------------------------------------
+
+    def apply_settings(self, old: Settings, new: Settings) -> None:
+        self._watchdog.set_limit(self._limit_bytes())
+        process_changed = old.gopls != new.gopls or (
+            old.memory.limitMB != new.memory.limitMB and not new.gopls.env.get("GOMEMLIMIT")
+        )
+        raised = new.memory.limitMB == 0 or new.memory.limitMB > old.memory.limitMB
+        if (self._gave_up or self._start_error) and (raised or old.gopls != new.gopls):
+            self.request_restart("manual")
+        elif process_changed and self._proxy.gopls_process is not None:
+            self.request_restart("manual")
+
+    def merge_memory_limit_into_configuration(self, gopls_request: Message, response: Message) -> Message:
+        """Client's answer to gopls's `workspace/configuration`: add `memoryLimit` for gopls."""
+        limit = self._limit_bytes()
+        result = response.obj.get("result")
+        if not limit or not isinstance(result, list) or not memory_limit.gopls_supports_memory_limit(self.version):
+            return response
+        items = (gopls_request.params or {}).get("items") or []
+        sections = [item.get("section") if isinstance(item, dict) else None for item in items]
+        merged = memory_limit.merge_memory_limit(result, sections, limit)
+        return Message.from_obj({**response.obj, "result": merged})
+
+    def expect_exit(self) -> None:
+        """The editor asked gopls to shut down: its exit is no crash."""
+        self._shutting_down = True
+
+    def shutdown(self) -> None:
+        self._shutting_down = True
+        self._watchdog.stop()
+        process = self._proxy.gopls_process
+        if process is not None:
+            process.stop(grace_s=0.6)
+
+    def _limit_bytes(self) -> int:
+        return max(0, int(self._settings().memory.limitMB)) * _MIB
+
+    def health_section(self) -> dict[str, Any]:
+        process = self._proxy.gopls_process
+        running = process is not None and process.running
+        return {
+            "path": self.path,
+            "version": self.version,
+            "pid": process.pid if running and process is not None else 0,
+            "running": running,
+            "rssBytes": self._watchdog.rss_bytes if running else 0,
+            "peakRssBytes": self._watchdog.peak_rss_bytes,
+            "memoryLimitBytes": self._limit_bytes(),
+            "restarts": len(self.restart_log),
+            "restartLog": [record.to_dict() for record in self.restart_log],
+        }
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        if self._start_error:
+            found.append(Problem("error", self._start_error, "Install gopls or set goSidecar.gopls.path, then run Go: Restart gopls (Sidecar)."))
+        if self._gave_up:
+            found.append(Problem("error", self._gave_up, self._advice(self._settings().memory.limitMB)))
+        return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
