@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,9 +18,21 @@ from gosidecar.documents import DocumentStore, apply_change, offset_at, position
 URI = "file:///work/example/main.go"
 
 # Characters that break naive implementations: multi-byte UTF-8 but one UTF-16 unit
-# (é, 中), astral characters that are two UTF-16 units (😀, 𝔘), a combining mark, and
+# (é, 中), astral characters that are two UTF-16 units (😀, 𠜎), a combining mark, and
 # separators that are not LSP line breaks.
-TRICKY_CHARACTERS = ["\n", "\n", "é", "中", "😀", "𝔘", "e\u0301", "\t", "\u2028", "\x00", "ß"]
+TRICKY_CHARACTERS = [
+    "\n",
+    "\n",
+    "é",
+    "中",
+    "😀",
+    "𠜎",
+    "e\u0301",
+    "\t",
+    "\u2028",
+    "\x00",
+    "ß",
+]
 
 text_pieces = st.one_of(
     st.sampled_from(TRICKY_CHARACTERS),
@@ -98,13 +109,17 @@ edit_plans = st.builds(
 
 
 def change_from_plan(text: str, plan: EditPlan) -> dict[str, Any]:
-    """A content change valid for `text`, possibly with an end position past its line end."""
+    """A content change valid for `text`; with `past_line_end` its end lies that many
+    units beyond the end of its line."""
     if plan.full:
         return {"text": plan.text}
     start = plan.start % (len(text) + 1)
     end = start + plan.end % (len(text) - start + 1)
     end_position = reference_position(text, end)
-    end_position["character"] += plan.past_line_end
+    if plan.past_line_end:
+        line_end = text.find("\n", end) if "\n" in text[end:] else len(text)
+        end_position = reference_position(text, line_end)
+        end_position["character"] += plan.past_line_end
     return {
         "range": {"start": reference_position(text, start), "end": end_position},
         "text": plan.text,
@@ -125,7 +140,16 @@ def test_incremental_edits_match_the_utf16_reference(
 ) -> None:
     initial, notifications = session
     store = DocumentStore()
-    store.did_open({"textDocument": {"uri": URI, "languageId": "go", "version": 1, "text": initial}})
+    store.did_open(
+        {
+            "textDocument": {
+                "uri": URI,
+                "languageId": "go",
+                "version": 1,
+                "text": initial,
+            }
+        }
+    )
     expected = initial
     for version, plans in enumerate(notifications, start=2):
         changes = []
@@ -133,7 +157,12 @@ def test_incremental_edits_match_the_utf16_reference(
             change = change_from_plan(expected, plan)
             changes.append(change)
             expected = reference_apply(expected, change)
-        store.did_change({"textDocument": {"uri": URI, "version": version}, "contentChanges": changes})
+        store.did_change(
+            {
+                "textDocument": {"uri": URI, "version": version},
+                "contentChanges": changes,
+            }
+        )
         document = store.get(URI)
         assert document is not None
         assert document.text == expected
@@ -167,7 +196,10 @@ def test_full_text_change_replaces_everything(old: str, new: str) -> None:
 def test_astral_characters_count_two_units() -> None:
     text = "a😀b\n中😀"
     change = {
-        "range": {"start": {"line": 0, "character": 3}, "end": {"line": 1, "character": 1}},
+        "range": {
+            "start": {"line": 0, "character": 3},
+            "end": {"line": 1, "character": 1},
+        },
         "text": "X",
     }
     assert apply_change(text, change) == "a😀X😀"
@@ -184,12 +216,14 @@ def test_store_ignores_unknown_documents_and_forgets_closed_ones() -> None:
     assert store.all() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="documents.py treats only \\n as a line break: a position past the end of a "
-    "CRLF line clamps between \\r and \\n instead of before \\r",
-)
 def test_past_line_end_clamps_before_crlf() -> None:
     at_line_end = {"line": 0, "character": 99}
     change = {"range": {"start": at_line_end, "end": at_line_end}, "text": "X"}
     assert apply_change("ab\r\ncd", change) == "abX\r\ncd"
+    assert position_at("ab\r\ncd", 4) == (1, 0)
+
+
+def test_lone_carriage_return_is_a_line_break() -> None:
+    second_line = {"line": 1, "character": 1}
+    change = {"range": {"start": second_line, "end": second_line}, "text": "X"}
+    assert apply_change("ab\rcd\ref", change) == "ab\rcXd\ref"

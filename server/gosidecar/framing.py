@@ -13,6 +13,7 @@ drained and dropped, and a stream that ends mid-frame reads as the end of the st
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -176,10 +177,8 @@ class FrameWriter:
         with self._lock:
             if not self.closed:
                 self.closed = True
-                try:
+                with contextlib.suppress(OSError):
                     os.close(self._fd)
-                except OSError:
-                    pass
 
 
 def _writev_all(fd: int, header: bytes, body: bytes) -> None:

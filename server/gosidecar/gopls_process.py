@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import logging
@@ -94,7 +95,8 @@ class GoplsProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, **env},
-            preexec_fn=_die_with_parent,
+            # Only a prctl call runs between fork and exec: safe despite our threads.
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
             bufsize=0,
         )
         assert self._popen.stdin is not None and self._popen.stdout is not None
@@ -140,7 +142,5 @@ def _kill_children(pid: int) -> None:
     except psutil.Error:
         return
     for child in children:
-        try:
+        with contextlib.suppress(psutil.Error):
             child.kill()
-        except psutil.Error:
-            pass

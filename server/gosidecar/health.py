@@ -34,8 +34,11 @@ def format_report(report: dict[str, Any]) -> str:
         ("status", "ok" if report.get("ok") else "PROBLEMS"),
         ("gopls", f"{gopls.get('version') or '?'} at {gopls.get('path') or '?'}"),
         ("gopls process", f"pid {gopls.get('pid')} ({'running' if gopls.get('running') else 'not running'})"),
-        ("gopls memory", f"{_mib(gopls.get('rssBytes', 0))} RSS, peak {_mib(gopls.get('peakRssBytes', 0))}, "
-                         f"limit {_mib(limit) if limit else 'off'}"),
+        (
+            "gopls memory",
+            f"{_mib(gopls.get('rssBytes', 0))} RSS, peak {_mib(gopls.get('peakRssBytes', 0))}, "
+            f"limit {_mib(limit) if limit else 'off'}",
+        ),
         ("gopls restarts", str(gopls.get("restarts", 0))),
         ("file events", _file_events(events)),
         ("AI completions", _ai(ai)),
@@ -56,8 +59,10 @@ def _mib(value: int) -> str:
 def _file_events(events: dict[str, Any]) -> str:
     if "received" not in events:
         return str(events.get("state", "disabled"))
-    return (f"{events['received']} received, {events['forwarded']} forwarded, "
-            f"{events['suppressed']} suppressed ({events.get('debounceMs')} ms window)")
+    return (
+        f"{events['received']} received, {events['forwarded']} forwarded, "
+        f"{events['suppressed']} suppressed ({events.get('debounceMs')} ms window)"
+    )
 
 
 def _ai(ai: dict[str, Any]) -> str:

@@ -52,6 +52,7 @@ class LspClient:
         self._pending: dict[Any, Future[Any]] = {}
         self._lock = threading.Lock()
         self.notifications: list[Message] = []
+        self.unmatched_responses: list[Message] = []
         self.server_requests: list[Message] = []
         self._notified = threading.Condition()
         self.on_server_request: ServerRequestHandler = _default_answer
@@ -76,7 +77,7 @@ class LspClient:
 
     def send_raw(self, data: bytes) -> None:
         """Bytes as they are, for tests that send malformed frames."""
-        os.write(self._writer._fd, data)  # noqa: SLF001 (test hook on our own writer)
+        os.write(self._writer._fd, data)
 
     def initialize(self, root_uri: str, initialization_options: Any = None, **extra: Any) -> Any:
         params = {
@@ -95,7 +96,7 @@ class LspClient:
         try:
             self.request("shutdown", None, timeout=timeout)
             self.notify("exit")
-        except Exception:  # noqa: BLE001 (already gone: still reap it below)
+        except Exception:
             pass
         return self.close(timeout)
 
@@ -113,9 +114,7 @@ class LspClient:
         self, method: str, predicate: Callable[[Any], bool] = lambda p: True, timeout: float = 60.0
     ) -> Any:
         def found() -> Message | None:
-            return next(
-                (n for n in self.notifications if n.method == method and predicate(n.params)), None
-            )
+            return next((n for n in self.notifications if n.method == method and predicate(n.params)), None)
 
         with self._notified:
             if not self._notified.wait_for(lambda: found() is not None, timeout):
@@ -145,6 +144,7 @@ class LspClient:
         with self._lock:
             future = self._pending.pop(message.id, None)
         if future is None:
+            self.unmatched_responses.append(message)
             return
         error = message.obj.get("error")
         if error is not None:
@@ -190,12 +190,43 @@ _CLIENT_CAPABILITIES: dict[str, Any] = {
         },
         "semanticTokens": {
             "requests": {"full": True, "range": True},
-            "tokenTypes": ["namespace", "type", "class", "enum", "interface", "struct", "typeParameter",
-                           "parameter", "variable", "property", "enumMember", "event", "function",
-                           "method", "macro", "keyword", "modifier", "comment", "string", "number",
-                           "regexp", "operator", "decorator"],
-            "tokenModifiers": ["declaration", "definition", "readonly", "static", "deprecated",
-                               "abstract", "async", "modification", "documentation", "defaultLibrary"],
+            "tokenTypes": [
+                "namespace",
+                "type",
+                "class",
+                "enum",
+                "interface",
+                "struct",
+                "typeParameter",
+                "parameter",
+                "variable",
+                "property",
+                "enumMember",
+                "event",
+                "function",
+                "method",
+                "macro",
+                "keyword",
+                "modifier",
+                "comment",
+                "string",
+                "number",
+                "regexp",
+                "operator",
+                "decorator",
+            ],
+            "tokenModifiers": [
+                "declaration",
+                "definition",
+                "readonly",
+                "static",
+                "deprecated",
+                "abstract",
+                "async",
+                "modification",
+                "documentation",
+                "defaultLibrary",
+            ],
             "formats": ["relative"],
         },
         "inlayHint": {},

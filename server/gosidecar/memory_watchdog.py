@@ -35,6 +35,10 @@ MiB = 1024 * 1024
 # row (1 to 1.5 s at 2 Hz) is sustained growth, and still far ahead of the kernel's OOM killer.
 LIMIT_CONSECUTIVE_SAMPLES = 3
 
+# A load is not over while gopls runs the go command (`go list` and the compilers it
+# starts). Other children, e.g. gopls's own telemetry process, live as long as gopls.
+GO_COMMAND_NAMES = frozenset({"go", "go.exe"})
+
 # Scales the median absolute deviation to a standard deviation for normally distributed
 # samples, so `mad_sigmas` reads as "this many sigmas".
 MAD_TO_SIGMA = 1.4826
@@ -57,8 +61,8 @@ class SpikePolicy:
     """Never judge within this long after watch(): gopls loads the workspace first, and a
     load legitimately takes it from a few MB to its working size."""
     stable_window_s: float = 10.0
-    """The load is over once the tree RSS stayed flat this long with no child process: a
-    load keeps growing or keeps running `go list`."""
+    """The load is over once the tree RSS stayed flat this long without the go command
+    running: a load keeps growing or keeps running `go list`."""
     stable_tolerance: float = 0.05
     """"Flat" = the window's spread is within this share of its median…"""
     stable_tolerance_bytes: int = 32 * MiB
@@ -115,7 +119,7 @@ class SpikeDetector:
     def add(self, t: float, rss: int, busy: bool = False) -> bool:
         """Record a sample; True when it confirms a spike.
 
-        `busy` = gopls has child processes (`go list`, …) right now; while loading it
+        `busy` = gopls runs the go command (`go list`, …) right now; while loading it
         means the load is not over. After the load it does not matter.
         """
         if self._baseline is None:
@@ -145,9 +149,7 @@ class SpikeDetector:
             return False
         values = np.array([value for _, value, _ in self._recent], dtype=np.float64)
         spread = float(values.max() - values.min())
-        allowed = max(
-            policy.stable_tolerance * float(np.median(values)), policy.stable_tolerance_bytes
-        )
+        allowed = max(policy.stable_tolerance * float(np.median(values)), policy.stable_tolerance_bytes)
         return spread <= allowed
 
     def _judge(self, baseline: deque[tuple[float, int]], t: float, rss: int) -> bool:
@@ -183,6 +185,7 @@ class SpikeDetector:
 class _TreeSample:
     rss_bytes: int
     children: int
+    running_go: bool
 
 
 @dataclass
@@ -241,9 +244,7 @@ class RssWatchdog:
 
     def watch(self, pid: int) -> None:
         """Watch a (new) gopls: fresh baseline, fresh load grace, re-armed trip."""
-        session = _Session(
-            process=_process_or_none(pid), detector=SpikeDetector(self._spike_policy)
-        )
+        session = _Session(process=_process_or_none(pid), detector=SpikeDetector(self._spike_policy))
         with self._lock:
             self._session = session
             if self._thread is None:
@@ -303,7 +304,7 @@ class RssWatchdog:
         rss = tree.rss_bytes
         session.rss_bytes = rss
         session.peak_rss_bytes = max(session.peak_rss_bytes, rss)
-        spiked = session.detector.add(self._clock(), rss, busy=tree.children > 0)
+        spiked = session.detector.add(self._clock(), rss, busy=tree.running_go)
         limit = self._limit_bytes
         session.over_limit_streak = session.over_limit_streak + 1 if 0 < limit < rss else 0
         if session.tripped:
@@ -341,10 +342,12 @@ def _tree_rss(process: psutil.Process) -> _TreeSample | None:
         children = process.children(recursive=True)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
+    running_go = False
     for child in children:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             rss += child.memory_info().rss
-    return _TreeSample(rss, len(children))
+            running_go = running_go or child.name() in GO_COMMAND_NAMES
+    return _TreeSample(rss, len(children), running_go)
 
 
 def _mib(value: int) -> str:

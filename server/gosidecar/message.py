@@ -49,6 +49,16 @@ class Message:
             self._classify(obj)
 
     @classmethod
+    def parsed(cls, body: bytes) -> Message:
+        """Parse the whole body now (for messages that must be valid JSON before going on)."""
+        message = cls.__new__(cls)
+        message.body = body
+        message.id = message.method = message._obj = None
+        message.kind = Kind.INVALID
+        message._parse()
+        return message
+
+    @classmethod
     def from_obj(cls, obj: dict[str, Any]) -> Message:
         return cls(json.dumps(obj, separators=(",", ":")).encode(), obj)
 
@@ -156,9 +166,7 @@ def response(msg_id: MessageId | None, result: Any) -> Message:
 
 
 def error_response(msg_id: MessageId | None, code: int, text: str) -> Message:
-    return Message.from_obj(
-        {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": text}}
-    )
+    return Message.from_obj({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": text}})
 
 
 def notification(method: str, params: Any) -> Message:

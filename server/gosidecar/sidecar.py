@@ -44,7 +44,9 @@ class Sidecar:
         proxy = self.proxy
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._on_initialize)
         proxy.intercept_response(Side.GOPLS, "initialize", self._merge_capabilities)
-        proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._on_configuration)
+        proxy.intercept(
+            Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._on_configuration
+        )
         proxy.intercept_response(
             Side.CLIENT, "workspace/configuration", self.supervisor.merge_memory_limit_into_configuration
         )

@@ -134,7 +134,9 @@ class GoplsSupervisor:
         try:
             process = GoplsProcess(self.path, ["serve", *settings.gopls.args], env)
         except OSError as error:
-            self._start_error = f"gopls at {self.path} would not start ({error}): reinstall it or fix goSidecar.gopls.path"
+            self._start_error = (
+                f"gopls at {self.path} would not start ({error}): reinstall it or fix goSidecar.gopls.path"
+            )
             return None
         self._start_error = None
         self._watchdog.watch(process.pid)
@@ -231,9 +233,16 @@ class GoplsSupervisor:
         await asyncio.wait_for(asyncio.wrap_future(initialize), _INITIALIZE_TIMEOUT_S)
         proxy.notify_gopls("initialized", state.initialized_params, bypass_backlog=True)
         if state.configuration_change is not None:
-            proxy.notify_gopls("workspace/didChangeConfiguration", state.configuration_change, bypass_backlog=True)
+            proxy.notify_gopls(
+                "workspace/didChangeConfiguration", state.configuration_change, bypass_backlog=True
+            )
         for doc in state.documents.all():
-            text_document = {"uri": doc.uri, "languageId": doc.language_id, "version": doc.version, "text": doc.text}
+            text_document = {
+                "uri": doc.uri,
+                "languageId": doc.language_id,
+                "version": doc.version,
+                "text": doc.text,
+            }
             proxy.notify_gopls("textDocument/didOpen", {"textDocument": text_document}, bypass_backlog=True)
 
     def _give_up(self, reason: RestartReason) -> None:
@@ -256,10 +265,18 @@ class GoplsSupervisor:
         )
 
     def _notify_restart(self, reason: RestartReason, rss_bytes: int) -> None:
-        figures = f" at {rss_bytes // _MIB} MiB RSS (limit {self._settings().memory.limitMB} MiB)" if rss_bytes else ""
+        figures = (
+            f" at {rss_bytes // _MIB} MiB RSS (limit {self._settings().memory.limitMB} MiB)"
+            if rss_bytes
+            else ""
+        )
         self._proxy.notify_client(
             "window/showMessage",
-            {"type": _MESSAGE_TYPE_WARNING, "message": f"Go Sidecar restarted gopls: {reason}{figures}. Open files and unsaved edits were kept."},
+            {
+                "type": _MESSAGE_TYPE_WARNING,
+                "message": f"Go Sidecar restarted gopls: {reason}{figures}. "
+                "Open files and unsaved edits were kept.",
+            },
         )
 
     # ----- settings, shutdown, health ------------------------------------------------
@@ -270,16 +287,20 @@ class GoplsSupervisor:
             old.memory.limitMB != new.memory.limitMB and not new.gopls.env.get("GOMEMLIMIT")
         )
         raised = new.memory.limitMB == 0 or new.memory.limitMB > old.memory.limitMB
-        if (self._gave_up or self._start_error) and (raised or old.gopls != new.gopls):
-            self.request_restart("manual")
-        elif process_changed and self._proxy.gopls_process is not None:
+        if ((self._gave_up or self._start_error) and (raised or old.gopls != new.gopls)) or (
+            process_changed and self._proxy.gopls_process is not None
+        ):
             self.request_restart("manual")
 
     def merge_memory_limit_into_configuration(self, gopls_request: Message, response: Message) -> Message:
         """Client's answer to gopls's `workspace/configuration`: add `memoryLimit` for gopls."""
         limit = self._limit_bytes()
         result = response.obj.get("result")
-        if not limit or not isinstance(result, list) or not memory_limit.gopls_supports_memory_limit(self.version):
+        if (
+            not limit
+            or not isinstance(result, list)
+            or not memory_limit.gopls_supports_memory_limit(self.version)
+        ):
             return response
         items = (gopls_request.params or {}).get("items") or []
         sections = [item.get("section") if isinstance(item, dict) else None for item in items]
@@ -318,7 +339,13 @@ class GoplsSupervisor:
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
         if self._start_error:
-            found.append(Problem("error", self._start_error, "Install gopls or set goSidecar.gopls.path, then run Go: Restart gopls (Sidecar)."))
+            found.append(
+                Problem(
+                    "error",
+                    self._start_error,
+                    "Install gopls or set goSidecar.gopls.path, then run Go: Restart gopls (Sidecar).",
+                )
+            )
         if self._gave_up:
             found.append(Problem("error", self._gave_up, self._advice(self._settings().memory.limitMB)))
         return found

@@ -148,15 +148,16 @@ def read_gguf(path: str | Path) -> GgufInfo:
     """Read the header of the GGUF file at `path`; raise GgufError when it is unusable."""
     model_path = Path(path)
     try:
-        with model_path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        with (
+            model_path.open("rb") as file,
+            mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as m,
+        ):
             info = _Parser(m, model_path).parse()
             size = len(m)
     except (OSError, ValueError) as error:
         raise GgufError(f"cannot read {model_path}: {error}") from error
     if info.data_end > size:
-        raise GgufError(
-            f"{model_path} is truncated: {size} bytes, the tensors need {info.data_end}"
-        )
+        raise GgufError(f"{model_path} is truncated: {size} bytes, the tensors need {info.data_end}")
     return info
 
 

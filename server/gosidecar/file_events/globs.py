@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gosidecar.file_events.lsp import ALL_WATCH_KINDS, ChangeType, uri_to_path
+from gosidecar.file_events.lsp import ALL_WATCH_KINDS, ChangeType, file_path
 
 _GLOB_CHARS = frozenset("*?{}[]")
 
@@ -142,7 +142,7 @@ def _parse_watcher(raw: object) -> FileWatcher | None:
     base = glob.get("baseUri")
     if isinstance(base, Mapping):  # a WorkspaceFolder
         base = base.get("uri")
-    base_path = uri_to_path(base) if isinstance(base, str) else None
+    base_path = file_path(base) if isinstance(base, str) else None
     if base_path is None:
         return None
     return FileWatcher(glob["pattern"], base_path.rstrip("/") or "/", kind)

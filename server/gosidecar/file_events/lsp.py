@@ -1,9 +1,15 @@
-"""The LSP vocabulary of watched files: change types, watch kinds and file URIs."""
+"""The LSP vocabulary of watched files: change types, watch kinds, file URIs."""
 
 from __future__ import annotations
 
 import enum
-from urllib.parse import quote, unquote, urlsplit
+
+from gosidecar.uris import path_to_uri, uri_to_path
+
+__all__ = ["ALL_WATCH_KINDS", "ChangeType", "file_path", "path_to_uri"]
+
+ALL_WATCH_KINDS = 7
+"""`WatchKind` Create | Change | Delete, the default of a `FileSystemWatcher`."""
 
 
 class ChangeType(enum.IntEnum):
@@ -19,16 +25,6 @@ class ChangeType(enum.IntEnum):
         return 1 << (self.value - 1)
 
 
-ALL_WATCH_KINDS = 7
-
-
-def path_to_uri(path: str) -> str:
-    return "file://" + quote(path)
-
-
-def uri_to_path(uri: str) -> str | None:
+def file_path(uri: str) -> str | None:
     """The local path of a `file:` URI, None for any other scheme."""
-    parts = urlsplit(uri)
-    if parts.scheme != "file":
-        return None
-    return unquote(parts.path)
+    return uri_to_path(uri) if uri.startswith("file:") else None

@@ -1,0 +1,103 @@
+// The Health Check page: plain HTML from the report, every value escaped. Fix buttons
+// post only an index back; the extension maps it to an action (see healthView.ts).
+import { type FixAction, formatBytes, type HealthReport, kvCacheText, type Problem } from "./health";
+
+export interface HealthPage {
+  report: HealthReport | undefined;
+  /** Why there is no report, when there is none. */
+  error: string | undefined;
+  /** The report's problems plus those the client found, each with its action. */
+  problems: { problem: Problem; action: FixAction }[];
+  generatedAt: Date;
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+function table(title: string, rows: [string, string][]): string {
+  const body = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("");
+  return `<section><h2>${escapeHtml(title)}</h2><table>${body}</table></section>`;
+}
+
+function goplsSection(report: HealthReport): string {
+  const g = report.gopls;
+  const limit = g.memoryLimitBytes > 0 ? formatBytes(g.memoryLimitBytes) : "no limit";
+  const lastRestart = g.restartLog.at(-1);
+  return table("gopls", [
+    ["state", g.running ? `running (pid ${g.pid})` : "stopped"],
+    ["version", g.version],
+    ["path", g.path],
+    ["memory", `${formatBytes(g.rssBytes)} of ${limit}, peak ${formatBytes(g.peakRssBytes)}`],
+    ["restarts", lastRestart === undefined ? `${g.restarts}`
+      : `${g.restarts}, last ${lastRestart.time} (${lastRestart.reason}, ${formatBytes(lastRestart.rssBytes)})`],
+  ]);
+}
+
+function fileEventsSection(report: HealthReport): string {
+  const f = report.fileEvents;
+  return table("File events", [
+    ["received", `${f.received}`],
+    ["forwarded to gopls", `${f.forwarded}`],
+    ["suppressed duplicates", `${f.suppressed}`],
+    ["debounce", `${f.debounceMs} ms`],
+  ]);
+}
+
+function aiSection(report: HealthReport): string {
+  const a = report.ai;
+  const rows: [string, string][] = [
+    ["state", a.error === null ? a.state : `${a.state}: ${a.error}`],
+    ["model", `${a.modelPath} (${a.modelQuantization})`],
+    ["KV cache", `${kvCacheText(report)}, ${formatBytes(a.kvCacheBytes)} for ${a.contextTokens} tokens`],
+    ["flash attention", a.flashAttention ? "on" : "off"],
+    ["requests", `${a.requests}, latency p50 ${a.latencyMsP50} ms, p95 ${a.latencyMsP95} ms`],
+  ];
+  return table("AI completions", rows);
+}
+
+function problemsSection(page: HealthPage): string {
+  if (page.problems.length === 0) {
+    return `<section><h2>Problems</h2><p class="ok">No problems found.</p></section>`;
+  }
+  const items = page.problems.map(({ problem, action }, index) =>
+    `<li class="${problem.severity}"><span class="severity">${escapeHtml(problem.severity)}</span> ` +
+    `${escapeHtml(problem.message)}<div class="fix">${escapeHtml(problem.fix)} ` +
+    `<button data-fix="${index}">${escapeHtml(action.label)}</button></div></li>`,
+  );
+  return `<section><h2>Problems</h2><ul class="problems">${items.join("")}</ul></section>`;
+}
+
+function summary(page: HealthPage): string {
+  if (page.report === undefined) {
+    return `<p class="error">No health report: ${escapeHtml(page.error ?? "the sidecar is not running")}</p>`;
+  }
+  const ok = page.report.ok && page.problems.every((p) => p.problem.severity !== "error");
+  return ok ? `<p class="ok">Everything is working.</p>` : `<p class="error">Something needs attention, see Problems.</p>`;
+}
+
+const STYLE = `body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:0 1em}
+table{border-collapse:collapse}th{text-align:left;padding:2px 1.5em 2px 0;color:var(--vscode-descriptionForeground);font-weight:normal}
+td{padding:2px 0}.ok{color:var(--vscode-testing-iconPassed)}.error{color:var(--vscode-errorForeground)}
+.problems li{margin-bottom:.6em}.severity{font-weight:bold;text-transform:uppercase}.fix{margin-top:.2em}
+button{background:var(--vscode-button-background);color:var(--vscode-button-foreground);border:none;padding:3px 10px;cursor:pointer}`;
+
+export function renderHealthPage(page: HealthPage, nonce: string, cspSource: string): string {
+  const sections = page.report === undefined ? "" :
+    goplsSection(page.report) + fileEventsSection(page.report) + aiSection(page.report);
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
+<style nonce="${nonce}">${STYLE}</style><title>Go Sidecar Health</title></head><body>
+<h1>Go Sidecar Health</h1>${summary(page)}${sections}${problemsSection(page)}
+<p><button data-command="refresh">Refresh</button> <button data-command="showLog">Show Sidecar Log</button>
+<small>Updated ${escapeHtml(page.generatedAt.toLocaleTimeString())}</small></p>
+<script nonce="${nonce}">const vscode = acquireVsCodeApi();
+document.body.addEventListener("click", (event) => { const b = event.target.closest("button"); if (!b) return;
+vscode.postMessage(b.dataset.fix !== undefined ? { fix: Number(b.dataset.fix) } : { command: b.dataset.command }); });</script>
+</body></html>`;
+}

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { bundledEnvDir, envPython, findBundledEnv, pipProgressMessage } from "../src/bundledEnv";
+
+test("pip's output becomes short progress messages", () => {
+  assert.equal(pipProgressMessage("Processing /ext/wheels/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"),
+    "unpacking llama-cpp-python");
+  assert.equal(pipProgressMessage("Processing ./wheels/numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.whl"), "unpacking numpy");
+  assert.match(pipProgressMessage("Installing collected packages: numpy, pygls") ?? "", /installing packages/);
+  assert.equal(pipProgressMessage("Looking in links: /ext/wheels"), undefined);
+});
+
+test("an environment counts as installed only when finished for the same requirement", async () => {
+  const root = await mkdtemp(path.join(tmpdir(), "gosidecar-env-"));
+  try {
+    const wheels = path.join(root, "wheels");
+    await mkdir(wheels);
+    await writeFile(path.join(wheels, "manifest.json"),
+      JSON.stringify({ requirement: "gosidecar[model]==0.1.0", pythonVersions: ["3.11"], pipWheel: "pip.whl" }));
+    const envDir = bundledEnvDir(path.join(root, "storage"), "0.1.0");
+    assert.equal(await findBundledEnv(wheels, path.join(root, "storage"), "0.1.0"), undefined);
+    await mkdir(path.join(envDir, "bin"), { recursive: true });
+    await symlink("/usr/bin/env", envPython(envDir));
+    assert.equal(await findBundledEnv(wheels, path.join(root, "storage"), "0.1.0"), undefined);
+    await writeFile(path.join(envDir, ".gosidecar-ready"), "gosidecar[model]==0.0.9");
+    assert.equal(await findBundledEnv(wheels, path.join(root, "storage"), "0.1.0"), undefined);
+    await writeFile(path.join(envDir, ".gosidecar-ready"), "gosidecar[model]==0.1.0");
+    assert.equal(await findBundledEnv(wheels, path.join(root, "storage"), "0.1.0"), envPython(envDir));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import packageJson from "../../package.json";
+import { COMMAND_NAMES, readManifest } from "../src/manifest";
+
+const manifest = readManifest(packageJson);
+const properties = packageJson.contributes.configuration.properties as Record<string, { scope?: string }>;
+
+test("every command the code registers is contributed with a Go: title", () => {
+  for (const name of COMMAND_NAMES) {
+    assert.equal(manifest.commandId(name), `goSidecar.${name}`);
+    assert.match(manifest.commandTitle(name), /^Go: /);
+  }
+  assert.equal(manifest.commandTitle("healthCheck"), "Go: Health Check");
+  assert.equal(manifest.commandTitle("restartGopls"), "Go: Restart gopls (Sidecar)");
+});
+
+test("the settings cover the contract's keys under one section", () => {
+  assert.equal(manifest.section, "goSidecar");
+  const contractKeys = ["gopls.path", "gopls.args", "gopls.env", "memory.limitMB", "fileEvents.debounceMs",
+    "ai.enabled", "ai.modelPath", "ai.kvCacheType"];
+  for (const key of contractKeys) {
+    assert.ok(manifest.settingKeys.includes(key), key);
+  }
+  assert.equal(manifest.defaults["ai.kvCacheType"], "q8_0");
+  assert.equal(manifest.defaults["ai.enabled"], true);
+});
+
+test("settings naming an executable, a file or a server are machine-scoped and restricted", () => {
+  const restricted = packageJson.capabilities.untrustedWorkspaces.restrictedConfigurations;
+  for (const key of ["python", "gopls.path", "gopls.args", "gopls.env", "ai.modelPath", "ai.backend"]) {
+    assert.ok(restricted.includes(`goSidecar.${key}`), key);
+    assert.equal(properties[`goSidecar.${key}`]?.scope, "machine-overridable", key);
+  }
+  for (const key of restricted) {
+    assert.ok(key in properties, `${key} is restricted but not contributed`);
+  }
+});
+
+test("an unknown command name is an error, not a silent id", () => {
+  assert.throws(() => readManifest({ ...packageJson, contributes: { ...packageJson.contributes, commands: [] } })
+    .commandId("healthCheck"), /contributes no command goSidecar.healthCheck/);
+});

@@ -1,0 +1,49 @@
+"""What a completion backend does: turn a prompt into text, stoppable at every token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gosidecar.completion.prompt import PromptText
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_tokens: int
+    time_budget_s: float
+    """Generation time once the prompt is evaluated; prompt work is kept in the KV cache,
+    so it is bounded by cancellation (the next keystroke), not by this budget."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    finished: bool
+    """The model or a stop rule ended it; False when a budget or cancellation cut it."""
+    cancelled: bool = False
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    """Prompt tokens whose KV entries were kept from the previous request."""
+    generated_tokens: int = 0
+    prompt_ms: float = 0.0
+    generation_ms: float = 0.0
+
+
+class Engine(Protocol):
+    def generate(
+        self,
+        prompt: PromptText,
+        limits: Limits,
+        is_cancelled: Callable[[], bool],
+        is_done: Callable[[str], bool],
+    ) -> Generation:
+        """Generate until `is_done(text so far)`, a limit, EOS, or `is_cancelled()`."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EngineError(Exception):
+    """The backend failed; the message says what to do."""

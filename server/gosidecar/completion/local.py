@@ -1,0 +1,229 @@
+"""The local backend: a GGUF model in this process through llama-cpp-python.
+
+Only the inference thread touches the model. The prompt is evaluated in small batches
+so that cancellation lands between batches, and tokens are generated one at a time so
+that it lands within a token. The KV cache keeps the longest common token prefix of
+the previous prompt; `reused_tokens` reports how much of it was kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from gosidecar.completion.engine import Engine, Generation, Limits
+from gosidecar.completion.gguf import GgufInfo
+from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailable, kv_cache_bytes
+from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens
+from gosidecar.settings import KvCacheType
+
+log = logging.getLogger(__name__)
+
+# Small enough that a cancelled prompt stops within a fraction of a second on 2 cores,
+# large enough to keep batched prompt evaluation efficient.
+PROMPT_BATCH = 128
+_MAX_PIECE_BYTES = 256
+# Room for llama.cpp's compute buffers and the runtime on top of weights and KV cache.
+_RUNTIME_OVERHEAD_BYTES = 256 * 1024 * 1024
+
+
+def check_fits_in_memory(info: GgufInfo, n_ctx: int, kv_type: KvCacheType) -> None:
+    needed = info.data_end + kv_cache_bytes(info, n_ctx, kv_type) + _RUNTIME_OVERHEAD_BYTES
+    available = psutil.virtual_memory().available
+    if needed > available:
+        raise ModelUnavailable(
+            f"model {info.path.name} needs about {needed >> 20} MiB but only "
+            f"{available >> 20} MiB are free: choose a smaller model (goSidecar.ai.modelPath), "
+            f'set goSidecar.ai.kvCacheType to "q4_0", or free memory'
+        )
+
+
+def fim_tokens(info: GgufInfo) -> FimTokens | None:
+    ids = [info.token_id(f"fim_{part}_token_id") for part in ("pre", "suf", "mid")]
+    prefix, suffix, middle = ids
+    if prefix is None or suffix is None or middle is None:
+        return None
+    return FimTokens(prefix, suffix, middle)
+
+
+class LocalEngine(Engine):
+    def __init__(self, path: Path, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> None:
+        from llama_cpp import Llama  # noqa: PLC0415 (heavy import, only when a model loads)
+
+        threads = max(os.cpu_count() or 1, 1)
+        kv_type_id = KV_TYPE_IDS[kv_type]
+        try:
+            # Any: llama-cpp-python's annotations are partial and its internals untyped.
+            self._llm: Any = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=PROMPT_BATCH,
+                n_threads=threads,
+                n_threads_batch=threads,
+                type_k=kv_type_id,
+                type_v=kv_type_id,
+                flash_attn=True,
+                swa_full=True,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelUnavailable(
+                f"llama.cpp could not load {path}: {error}; check that it is a GGUF model "
+                f"this llama-cpp-python supports, or clear goSidecar.ai.modelPath"
+            ) from error
+        self._fim = fim_tokens(info)
+        self._n_ctx = n_ctx
+        self._n_vocab = int(self._llm.n_vocab())
+        self._vocab = self._llm._model.vocab
+        self._pieces: dict[int, bytes] = {}
+        self._sorted_pieces, self._sorted_ids = self._vocabulary_by_text()
+
+    def tokenize(self, text: str, add_bos: bool) -> list[int]:
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos)
+        return tokens
+
+    def generate(
+        self,
+        prompt: PromptText,
+        limits: Limits,
+        is_cancelled: Callable[[], bool],
+        is_done: Callable[[str], bool],
+    ) -> Generation:
+        started = time.perf_counter()
+        tokens = prompt_tokens(prompt, self, self._fim, self._n_ctx - limits.max_tokens - 1)
+        tokens, healed = self._heal(tokens)
+        reused = self._keep_common_prefix(tokens)
+        if not self._evaluate(tokens, is_cancelled):
+            return Generation("", False, cancelled=True, prompt_tokens=len(tokens))
+        prompt_done = time.perf_counter()
+        deadline = prompt_done + limits.time_budget_s
+        output = b""
+        text = ""
+        count = 0
+        finished = cancelled = False
+        while True:
+            token = self._next_token(healed[len(output) :])
+            if token is None or self._is_end_of_generation(token):
+                finished = True
+                break
+            output += self._piece(token)
+            count += 1
+            text = output[len(healed) :].decode("utf-8", errors="ignore")
+            if is_done(text):
+                finished = True
+                break
+            cancelled = is_cancelled()
+            if cancelled or count >= limits.max_tokens or time.perf_counter() > deadline:
+                break
+            self._llm.eval([token])
+        ended = time.perf_counter()
+        return Generation(
+            text=text if output.startswith(healed) else "",
+            finished=finished,
+            cancelled=cancelled,
+            prompt_tokens=len(tokens),
+            reused_tokens=reused,
+            generated_tokens=count,
+            prompt_ms=(prompt_done - started) * 1000,
+            generation_ms=(ended - prompt_done) * 1000,
+        )
+
+    def close(self) -> None:
+        self._llm.close()
+
+    def _heal(self, tokens: list[int]) -> tuple[list[int], bytes]:
+        """Token healing: drop the prompt's last token and make the output start with it.
+
+        A half-typed word ends the prompt with an unusual token ("m.mu.U"), after which
+        the model continues badly ("lock()"); regenerating that token lets it pick
+        "Unlock" as one token.
+        """
+        if len(tokens) < 3:
+            return tokens, b""
+        return tokens[:-1], self._piece(tokens[-1])
+
+    def _next_token(self, pending: bytes) -> int | None:
+        """Greedy choice; while healing, the best token whose text extends `pending`."""
+        logits = self._last_logits()
+        if not pending:
+            return int(np.argmax(logits))
+        first = bisect.bisect_left(self._sorted_pieces, pending)
+        last = bisect.bisect_left(self._sorted_pieces, pending + b"\xff", lo=first)
+        if first == last:
+            return None
+        candidates = self._sorted_ids[first:last]
+        return int(candidates[np.argmax(logits[candidates])])
+
+    def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
+        from llama_cpp import llama_get_logits_ith  # noqa: PLC0415
+
+        pointer = llama_get_logits_ith(self._llm.ctx, -1)
+        logits: np.ndarray[Any, np.dtype[np.float32]] = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+        return logits
+
+    def _vocabulary_by_text(self) -> tuple[list[bytes], np.ndarray[Any, np.dtype[np.int32]]]:
+        """All token texts sorted, with their ids: tokens extending a text form one range."""
+        from llama_cpp import llama_token_to_piece  # noqa: PLC0415
+
+        buffer = ctypes.create_string_buffer(_MAX_PIECE_BYTES)
+        pieces: list[tuple[bytes, int]] = []
+        for token in range(self._n_vocab):
+            size = llama_token_to_piece(self._vocab, token, buffer, _MAX_PIECE_BYTES, 0, False)
+            if size > 0:
+                pieces.append((buffer.raw[:size], token))
+        pieces.sort()
+        ids = np.fromiter((token for _, token in pieces), dtype=np.int32, count=len(pieces))
+        return [piece for piece, _ in pieces], ids
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            from llama_cpp import llama_token_to_piece  # noqa: PLC0415
+
+            buffer = ctypes.create_string_buffer(_MAX_PIECE_BYTES)
+            size = llama_token_to_piece(self._vocab, token, buffer, _MAX_PIECE_BYTES, 0, False)
+            piece = self._pieces[token] = buffer.raw[: max(size, 0)]
+        return piece
+
+    def _keep_common_prefix(self, tokens: list[int]) -> int:
+        """Drop the cached tokens after the common prefix; return how many are kept.
+
+        At least the last prompt token is evaluated again, for its logits.
+        """
+        cached = self._llm.input_ids[: self._llm.n_tokens]
+        limit = min(len(cached), len(tokens) - 1)
+        mismatch = np.flatnonzero(cached[:limit] != np.asarray(tokens[:limit], dtype=cached.dtype))
+        common = int(mismatch[0]) if mismatch.size else limit
+        if common < self._llm.n_tokens and not self._llm._ctx.kv_cache_seq_rm(-1, common, -1):
+            self._llm.reset()
+            return 0
+        self._llm.n_tokens = common
+        return common
+
+    def _evaluate(self, tokens: list[int], is_cancelled: Callable[[], bool]) -> bool:
+        """Evaluate the prompt after the kept prefix, a batch at a time."""
+        while self._llm.n_tokens < len(tokens):
+            if is_cancelled():
+                return False
+            start = self._llm.n_tokens
+            self._llm.eval(tokens[start : start + PROMPT_BATCH])
+        return True
+
+    def _is_end_of_generation(self, token: int) -> bool:
+        from llama_cpp import llama_vocab_is_eog  # noqa: PLC0415
+
+        return bool(llama_vocab_is_eog(self._vocab, token))
+
+
+def load_local_engine(path: Path, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> LocalEngine:
+    check_fits_in_memory(info, n_ctx, kv_type)
+    return LocalEngine(path, info, kv_type, n_ctx)

@@ -1,0 +1,150 @@
+"""Connects a `FileEventService` to the proxy.
+
+- gopls's `client/registerCapability` / `client/unregisterCapability`: the
+  `workspace/didChangeWatchedFiles` entries go to the service; the rest still reaches
+  the editor. When nothing is left the sidecar answers gopls itself (`null`).
+- The editor's `initialize`: the sidecar announces dynamic registration and relative
+  patterns for watched files, so gopls registers with it whatever the editor supports.
+- The editor's own `workspace/didChangeWatchedFiles` goes through the service's
+  de-duplication instead of straight to gopls.
+- Workspace folder changes, gopls's `directoryFilters` (from the editor's answer to
+  `workspace/configuration`) and the end of a gopls process update the service.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from gosidecar.file_events.lsp import file_path
+from gosidecar.file_events.service import FileEventService, SendToGopls
+from gosidecar.message import Kind, Message
+from gosidecar.proxy import MessageHook, ResponseHook, Side
+
+WATCHED_FILES = "workspace/didChangeWatchedFiles"
+
+
+class ProxyHooks(Protocol):
+    """The part of `gosidecar.proxy.Proxy` this module uses."""
+
+    def intercept(self, side: Side, kind: Kind, method: str, hook: MessageHook) -> None: ...
+
+    def intercept_response(self, side: Side, request_method: str, hook: ResponseHook) -> None: ...
+
+    def on_gopls_request(self, method: str, hook: MessageHook) -> None: ...
+
+    def on_client_notification(self, method: str, hook: MessageHook) -> None: ...
+
+    def on_gopls_exit(self, listener: Callable[[int], None]) -> None: ...
+
+    def notify_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> None: ...
+
+    def reply_to_gopls(self, msg_id: int | str, result: Any) -> None: ...
+
+
+def gopls_sender(proxy: ProxyHooks) -> SendToGopls:
+    """What the service calls with each batch."""
+    return lambda changes: proxy.notify_gopls(WATCHED_FILES, {"changes": changes})
+
+
+def workspace_folders(initialize_params: object) -> list[str]:
+    """The folder paths of `initialize` params (`workspaceFolders`, else `rootUri`)."""
+    if not isinstance(initialize_params, dict):
+        return []
+    folders = initialize_params.get("workspaceFolders") or []
+    uris = [f.get("uri") for f in folders if isinstance(f, dict)]
+    if not uris:
+        uris = [initialize_params.get("rootUri")]
+    return [p for u in uris if isinstance(u, str) and (p := file_path(u)) is not None]
+
+
+def attach(proxy: ProxyHooks, service: FileEventService) -> None:
+    _Wiring(proxy, service).attach()
+
+
+class _Wiring:
+    def __init__(self, proxy: ProxyHooks, service: FileEventService) -> None:
+        self._proxy = proxy
+        self._service = service
+        self._folders: list[str] = []
+
+    def attach(self) -> None:
+        proxy = self._proxy
+        proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._announce_watching)
+        proxy.on_gopls_request("client/registerCapability", self._take_registrations)
+        proxy.on_gopls_request("client/unregisterCapability", self._take_unregistrations)
+        proxy.on_client_notification(WATCHED_FILES, self._take_client_changes)
+        proxy.on_client_notification("workspace/didChangeWorkspaceFolders", self._folders_changed)
+        proxy.intercept_response(Side.CLIENT, "workspace/configuration", self._read_gopls_config)
+        proxy.on_gopls_exit(lambda generation: self._service.reset())
+
+    def _announce_watching(self, message: Message) -> Message:
+        params = message.params
+        if not isinstance(params, dict):
+            return message
+        self._folders = workspace_folders(params)
+        self._service.set_workspace_folders(self._folders)
+        params = copy.deepcopy(params)
+        workspace = params.setdefault("capabilities", {}).setdefault("workspace", {})
+        workspace[WATCHED_FILES.split("/")[1]] = {
+            "dynamicRegistration": True,
+            "relativePatternSupport": True,
+        }
+        return Message.from_obj({**message.obj, "params": params})
+
+    def _take_registrations(self, message: Message) -> Message | None:
+        return self._split(message, "registrations", self._register)
+
+    def _take_unregistrations(self, message: Message) -> Message | None:
+        # The LSP spells this field "unregisterations".
+        return self._split(message, "unregisterations", self._unregister)
+
+    def _register(self, entry: dict[str, Any]) -> None:
+        options = entry.get("registerOptions")
+        self._service.on_register(str(entry.get("id")), options if isinstance(options, dict) else {})
+
+    def _unregister(self, entry: dict[str, Any]) -> None:
+        self._service.on_unregister(str(entry.get("id")))
+
+    def _split(self, message: Message, field: str, take: Callable[[dict[str, Any]], None]) -> Message | None:
+        params = message.params
+        entries = params.get(field) if isinstance(params, dict) else None
+        if not isinstance(entries, list):
+            return message
+        ours = [e for e in entries if isinstance(e, dict) and e.get("method") == WATCHED_FILES]
+        if not ours:
+            return message
+        for entry in ours:
+            take(entry)
+        rest = [e for e in entries if e not in ours]
+        if rest:
+            return Message.from_obj({**message.obj, "params": {**params, field: rest}})
+        if message.id is not None:
+            self._proxy.reply_to_gopls(message.id, None)
+        return None
+
+    def _take_client_changes(self, message: Message) -> None:
+        params = message.params
+        changes = params.get("changes") if isinstance(params, dict) else None
+        if isinstance(changes, list):
+            self._service.on_client_changes([c for c in changes if isinstance(c, dict)])
+
+    def _folders_changed(self, message: Message) -> Message:
+        event = message.params.get("event") if isinstance(message.params, dict) else None
+        if isinstance(event, dict):
+            removed = set(workspace_folders({"workspaceFolders": event.get("removed") or []}))
+            added = workspace_folders({"workspaceFolders": event.get("added") or []})
+            self._folders = [f for f in self._folders if f not in removed] + added
+            self._service.set_workspace_folders(self._folders)
+        return message
+
+    def _read_gopls_config(self, request: Message, reply: Message) -> Message:
+        items = request.params.get("items") if isinstance(request.params, dict) else None
+        results = reply.obj.get("result")
+        if isinstance(items, list) and isinstance(results, list):
+            for item, result in zip(items, results, strict=False):
+                gopls_section = isinstance(item, dict) and item.get("section") == "gopls"
+                if gopls_section and isinstance(result, dict):
+                    self._service.set_gopls_settings(result)
+        return reply

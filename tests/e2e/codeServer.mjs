@@ -1,0 +1,146 @@
+// A throw-away code-server (the real VS Code workbench) in its own sandbox folder:
+// its own HOME, user data, extensions and config, started in its own process group.
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import * as path from "node:path";
+
+const READY_TIMEOUT_MS = 90_000;
+const INSTALL_TIMEOUT_MS = 180_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export class CodeServer {
+  /**
+   * @param {{ root: string, node: string, entry: string, outDir: string, runId: string }} options
+   */
+  constructor(options) {
+    Object.assign(this, options);
+    this.home = path.join(this.root, "home");
+    this.userData = path.join(this.root, "user-data");
+    this.extensions = path.join(this.root, "extensions");
+    this.config = path.join(this.root, "config.yaml");
+    this.child = undefined;
+    for (const dir of [this.home, this.userData, this.extensions]) {
+      mkdirSync(dir, { recursive: true });
+    }
+  }
+
+  get env() {
+    return {
+      ...process.env,
+      HOME: this.home,
+      XDG_CONFIG_HOME: path.join(this.home, ".config"),
+      XDG_DATA_HOME: path.join(this.home, ".local/share"),
+      XDG_CACHE_HOME: path.join(this.home, ".cache"),
+      // Every process below code-server inherits this, so cleanup can find stragglers.
+      GOSIDECAR_E2E_RUN: this.runId,
+    };
+  }
+
+  args() {
+    return [this.entry, "--config", this.config, "--user-data-dir", this.userData, "--extensions-dir", this.extensions];
+  }
+
+  copyWorkspace(source) {
+    const target = path.join(this.root, "workspace");
+    cpSync(source, target, { recursive: true });
+    return target;
+  }
+
+  writeUserSettings(settings) {
+    const dir = path.join(this.userData, "User");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings, null, 2));
+  }
+
+  installExtension(vsix) {
+    const result = spawnSync(this.node, [...this.args(), "--install-extension", vsix], {
+      env: this.env, encoding: "utf8", timeout: INSTALL_TIMEOUT_MS,
+    });
+    if (result.status !== 0) {
+      throw new Error(`--install-extension failed (${result.status ?? result.signal}): ${result.stderr}${result.stdout}`);
+    }
+    return readdirSync(this.extensions).filter((name) => !name.startsWith("."));
+  }
+
+  async start() {
+    this.port = await freePort();
+    writeFileSync(this.config, `bind-addr: 127.0.0.1:${this.port}\nauth: none\ncert: false\n`);
+    const log = openSync(path.join(this.outDir, "code-server.log"), "w");
+    this.child = spawn(this.node, [...this.args(), "--disable-telemetry", "--disable-update-check",
+      "--disable-workspace-trust", "--disable-getting-started-override"], {
+      env: this.env, detached: true, stdio: ["ignore", log, log],
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) {
+        throw new Error(`code-server exited with ${this.child.exitCode}; see code-server.log`);
+      }
+      try {
+        const response = await fetch(`http://127.0.0.1:${this.port}/healthz`);
+        if (response.ok) {
+          return `http://127.0.0.1:${this.port}`;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error(`code-server did not answer /healthz within ${READY_TIMEOUT_MS / 1000} s`);
+  }
+
+  /** Kills code-server's process group, then any process still carrying this run's marker. */
+  async stop() {
+    if (this.child?.pid !== undefined) {
+      killGroup(this.child.pid, "SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      killGroup(this.child.pid, "SIGKILL");
+    }
+    return killMarked(this.runId);
+  }
+
+  /** The newest log of the extension's output channel, for the report. */
+  sidecarLog() {
+    const found = spawnSync("find", [this.userData, "-name", "*Go Sidecar*.log"], { encoding: "utf8" });
+    const files = found.stdout.trim().split("\n").filter(Boolean);
+    return files.length === 0 ? "" : readFileSync(files.at(-1), "utf8");
+  }
+}
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Processes that escaped the group (e.g. a new session) but inherited the run marker. */
+function killMarked(runId) {
+  const killed = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+      continue;
+    }
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
+      if (environ.split("\0").includes(`GOSIDECAR_E2E_RUN=${runId}`)) {
+        killed.push(`${entry} ${path.basename(readlinkSync(`/proc/${entry}/exe`))}`);
+        process.kill(Number(entry), "SIGKILL");
+      }
+    } catch {
+      // gone or not ours to read
+    }
+  }
+  return killed;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""A fake gopls for fault injection: crashes, garbage and huge answers on cue.
+
+Only an extra to the real-gopls tests. It logs every body it receives, byte for byte,
+to $FAKE_GOPLS_LOG (one JSON string per line) so tests can check that the sidecar
+passes messages through unchanged. Standard library only.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+OUT = sys.stdout.buffer
+IN = sys.stdin.buffer
+LOG = os.environ.get("FAKE_GOPLS_LOG")
+
+
+def send(obj, raw=None):
+    body = raw if raw is not None else json.dumps(obj).encode()
+    OUT.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    OUT.flush()
+
+
+def read():
+    length = None
+    while True:
+        line = IN.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    body = IN.read(length)
+    if LOG:
+        with Path(LOG).open("a") as log:
+            log.write(json.dumps(body.decode("utf-8", "surrogateescape")) + "\n")
+    return body
+
+
+def answer(msg):
+    method, params = msg.get("method"), msg.get("params")
+    if method == "initialize":
+        return {
+            "capabilities": {"hoverProvider": True, "textDocumentSync": 2},
+            "serverInfo": {"name": "fake-gopls"},
+        }
+    if method == "fake/big":
+        return "x" * params["size"]
+    if method == "fake/askClient":
+        send(
+            {
+                "jsonrpc": "2.0",
+                "id": 9001,
+                "method": "workspace/configuration",
+                "params": {"items": [{"section": "gopls"}]},
+            }
+        )
+        return "asked"
+    return {"method": method, "params": params}
+
+
+def main():
+    while (body := read()) is not None:
+        msg = json.loads(body)
+        method = msg.get("method")
+        if method == "fake/crash":
+            os._exit(3)
+        if method == "fake/garbage":
+            OUT.write(b"panic: this is not a frame\n\x00\xff garbage\r\n")
+            send(None, raw=b'{"jsonrpc":"2.0","method":"broken", oops')
+            send({"jsonrpc": "2.0", "method": "fake/afterGarbage", "params": {}})
+            continue
+        if method == "exit":
+            return
+        if "id" in msg and method is not None:
+            send({"jsonrpc": "2.0", "id": msg["id"], "result": answer(msg)})
+
+
+if __name__ == "__main__":
+    main()
