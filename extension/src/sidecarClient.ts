@@ -87,7 +87,8 @@ export class Sidecar implements vscode.Disposable {
       }, timeoutMs);
     });
     try {
-      return await Promise.race([client.sendRequest<R>(method, tokenSource.token), timeout]);
+      // `{}` rather than no params: pygls 2.1.1 cannot parse a request without "params".
+      return await Promise.race([client.sendRequest<R>(method, {}, tokenSource.token), timeout]);
     } finally {
       clearTimeout(timer);
       tokenSource.dispose();

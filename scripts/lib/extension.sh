@@ -67,8 +67,13 @@ stage_wheels() {
   version="$(grep -m1 '^version = ' "$ROOT/server/pyproject.toml" | cut -d'"' -f2)"
   rm -rf "$VSIX_WHEELS" && mkdir -p "$VSIX_WHEELS"
   cp "$deps"/*.whl "$VSIX_WHEELS/"
+  # From a copy: setuptools leaves build/ and egg-info behind in the source folder.
+  local source; source="$(mktemp -d)"
+  cp -r "$ROOT/server" "$source/server" && rm -rf "$source/server/build" "$source/server"/*.egg-info
+  if [[ -f "$ROOT/README.md" ]]; then cp "$ROOT/README.md" "$source/"; fi
   quietly "$VENV/bin/python" -m pip wheel --disable-pip-version-check --no-deps \
-    -w "$VSIX_WHEELS" "$ROOT/server"
+    -w "$VSIX_WHEELS" "$source/server"
+  rm -rf "$source"
   local pip_wheel; pip_wheel="$(cd "$VSIX_WHEELS" && ls pip-*.whl)"
   local versions; versions="$(printf '"%s",' "${VSIX_PYTHON_VERSIONS[@]}")"
   printf '{"requirement": "gosidecar[model]==%s", "pythonVersions": [%s], "pipWheel": "%s"}\n' \
@@ -117,4 +122,17 @@ ensure_e2e_env() {
     npm install --no-audit --no-fund --loglevel=error --prefix "$E2E_DIR/pw" playwright-core >&2
   fi
   echo "$want" > "$E2E_DIR/.stamp"
+}
+
+# The end-to-end test: builds the .vsix, installs it into a throw-away code-server and
+# drives it with headless Chromium (tests/e2e/run.mjs). Prints a PASS/FAIL line per check
+# and exits non-zero when one fails. GOSIDECAR_E2E_PYTHON=... points goSidecar.python
+# at an interpreter instead of the environment the extension installs from its wheels.
+run_e2e() {
+  ensure_e2e_env
+  build_vsix
+  log "end-to-end test in code-server $CODE_SERVER_VERSION (a few minutes)"
+  E2E_NODE="$NODE24_BIN/node" E2E_CODE_SERVER="$CODE_SERVER_BIN" \
+    E2E_PLAYWRIGHT="$E2E_DIR/pw/node_modules/playwright-core" E2E_VSIX="$(vsix_path)" \
+    node "$ROOT/tests/e2e/run.mjs"
 }

@@ -70,6 +70,8 @@ class SpikePolicy:
     baseline_window_s: float = 120.0
     """The baseline is the last two minutes of normal samples: long enough that a spike
     of a few seconds cannot drag it up, short enough to follow slow, legitimate growth."""
+    enabled: bool = True
+    """False = never report a spike (the user set goSidecar.memory.spikeMB to 0)."""
     ratio: float = 2.0
     """A spike at least doubles the baseline: reloads after a go.mod change or opening a
     new package grow gopls by tens of percent, not by a factor."""
@@ -122,6 +124,8 @@ class SpikeDetector:
         `busy` = gopls runs the go command (`go list`, …) right now; while loading it
         means the load is not over. After the load it does not matter.
         """
+        if not self._policy.enabled:
+            return False
         if self._baseline is None:
             self._track_load(t, rss, busy)
             return False
@@ -242,6 +246,15 @@ class RssWatchdog:
         session = self._session
         return session.peak_rss_bytes if session is not None else 0
 
+    def sample_now(self) -> int:
+        """Measure the tree right away (for a health report asked between samples)."""
+        session = self._session
+        tree = _tree_rss(session.process) if session is not None and session.process is not None else None
+        if session is None or tree is None:
+            return 0
+        session.peak_rss_bytes = max(session.peak_rss_bytes, tree.rss_bytes)
+        return tree.rss_bytes
+
     def watch(self, pid: int) -> None:
         """Watch a (new) gopls: fresh baseline, fresh load grace, re-armed trip."""
         session = _Session(process=_process_or_none(pid), detector=SpikeDetector(self._spike_policy))
@@ -256,6 +269,10 @@ class RssWatchdog:
                     daemon=True,
                 )
                 self._thread.start()
+
+    def set_spike_policy(self, policy: SpikePolicy) -> None:
+        """Judge spikes by `policy` from the next watch() on."""
+        self._spike_policy = policy
 
     def set_limit(self, limit_bytes: int) -> None:
         """Change the rss-limit threshold; 0 turns it off. Takes effect at the next sample."""

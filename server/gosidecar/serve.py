@@ -35,8 +35,17 @@ def serve(trace_file: str | None = None) -> int:
         loop.run_until_complete(loop.run_in_executor(None, sidecar.finished.wait))
     finally:
         sidecar.close()
+        _cancel_pending(loop)
         loop.close()
     return 0 if sidecar.clean_exit else 1
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """A restart may still be under way when the editor leaves: end it quietly."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _pump_client(sidecar: Sidecar) -> None:

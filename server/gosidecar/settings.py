@@ -44,6 +44,8 @@ class GoplsSettings:
 class MemorySettings:
     limitMB: int = field(default_factory=default_memory_limit_mb)  # noqa: N815 (wire name)
     """gopls memory limit in MiB; 0 = no limit."""
+    spikeMB: int = 512  # noqa: N815 (wire name)
+    """Growth above this session's usual RSS, in MiB, that counts as a spike; 0 = no spike restarts."""
 
 
 @dataclass

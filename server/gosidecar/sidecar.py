@@ -10,6 +10,9 @@ from typing import Any
 from . import __version__
 from .documents import DocumentStore
 from .editor_state import EditorState
+from .file_events import FileEventService
+from .file_events.wiring import attach as attach_file_events
+from .file_events.wiring import gopls_sender
 from .framing import FrameReader, FrameWriter
 from .message import Kind, Message, response
 from .problems import HealthSource, Problem
@@ -32,11 +35,17 @@ class Sidecar:
         self.clean_exit = False
         self.documents = DocumentStore()
         self.proxy = Proxy(client_reader, client_writer)
+        # Hooks run in the order they are attached. The file-event wiring goes first: it
+        # takes gopls's watched-file registrations before the editor state records
+        # registrations to undo at the client, and it adjusts `initialize` before the
+        # state records it for replay.
+        self.file_events = FileEventService(gopls_sender(self.proxy), self.settings.fileEvents, [])
+        attach_file_events(self.proxy, self.file_events)
         self.state = EditorState(self.documents)
         self.state.attach(self.proxy)
         self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop)
         self.server = build_server(self, loop)
-        self.features: list[HealthSource] = []
+        self.features: list[HealthSource] = [self.file_events]
         self._attach_lifecycle()
         self.proxy.serve_on_sidecar([HEALTH, RESTART_GOPLS], self.server.dispatch)
 
@@ -58,6 +67,7 @@ class Sidecar:
     def _on_initialize(self, message: Message) -> Message | None:
         params = message.params if isinstance(message.params, dict) else {}
         self.settings = parse_settings(params.get("initializationOptions"))
+        self.file_events.apply_settings(self.settings.fileEvents)
         if self.supervisor.start_first():
             return message
         # No gopls: the editor still gets the sidecar's own features and a clear reason.
@@ -83,6 +93,7 @@ class Sidecar:
         self.settings = settings_from_configuration_change(message.params, old)
         if self.settings != old:
             self.supervisor.apply_settings(old, self.settings)
+            self.file_events.apply_settings(self.settings.fileEvents)
         return message
 
     def _on_shutdown(self, message: Message) -> Message:
@@ -102,7 +113,7 @@ class Sidecar:
         report: dict[str, Any] = {"gopls": self.supervisor.health_section()}
         for feature in self.features:
             problems.extend(feature.problems())
-        report["fileEvents"] = _not_enabled("fileEvents")
+        report["fileEvents"] = self.file_events.health_section()
         report["ai"] = _not_enabled("ai")
         report["problems"] = [p.to_dict() for p in problems]
         report["ok"] = report["gopls"]["running"] and not any(p.severity == "error" for p in problems)
@@ -110,6 +121,7 @@ class Sidecar:
 
     def close(self) -> None:
         self.supervisor.shutdown()
+        self.file_events.close()
 
 
 def _not_enabled(section: str) -> dict[str, Any]:

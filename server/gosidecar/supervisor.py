@@ -11,6 +11,7 @@ requests that were in flight and release the backlog.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any, Literal
 from . import memory_limit
 from .editor_state import EditorState
 from .gopls_process import GoplsNotFoundError, GoplsProcess, find_gopls, gopls_version
-from .memory_watchdog import RssWatchdog, Trip
+from .memory_watchdog import DEFAULT_SPIKE_POLICY, RssWatchdog, SpikePolicy, Trip
 from .message import ErrorCode, Message, error_response
 from .problems import Problem
 from .proxy import Proxy
@@ -99,6 +100,7 @@ class GoplsSupervisor:
         self._start_error: str | None = None
         self._shutting_down = False
         self._retry: list[Message] = []
+        self._retired_generation = 0
         self.path = ""
         self.version = ""
         self.restart_log: list[RestartRecord] = []
@@ -139,6 +141,8 @@ class GoplsSupervisor:
             )
             return None
         self._start_error = None
+        self._watchdog.set_spike_policy(spike_policy(settings))
+        self._watchdog.set_limit(self._limit_bytes())
         self._watchdog.watch(process.pid)
         threading.Thread(target=self._read_version, daemon=True).start()
         return process
@@ -178,7 +182,7 @@ class GoplsSupervisor:
             process.kill()
 
     def _on_gopls_exit(self, generation: int) -> None:
-        if self._shutting_down or generation != self._proxy.generation:
+        if self._shutting_down or generation == self._retired_generation or generation != self._proxy.generation:
             return
         reason, rss = self._pending_reason or ("crash", self._watchdog.rss_bytes)
         self._pending_reason = None
@@ -189,6 +193,7 @@ class GoplsSupervisor:
     def _settle_old_gopls(self, reason: RestartReason) -> None:
         proxy = self._proxy
         proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
+        self._retired_generation = proxy.generation  # its exit is ours, not a crash
         old = proxy.gopls_process
         if old is not None:
             old.stop(grace_s=0.5)
@@ -329,7 +334,7 @@ class GoplsSupervisor:
             "version": self.version,
             "pid": process.pid if running and process is not None else 0,
             "running": running,
-            "rssBytes": self._watchdog.rss_bytes if running else 0,
+            "rssBytes": self._watchdog.sample_now() if running else 0,
             "peakRssBytes": self._watchdog.peak_rss_bytes,
             "memoryLimitBytes": self._limit_bytes(),
             "restarts": len(self.restart_log),
@@ -349,6 +354,14 @@ class GoplsSupervisor:
         if self._gave_up:
             found.append(Problem("error", self._gave_up, self._advice(self._settings().memory.limitMB)))
         return found
+
+
+def spike_policy(settings: Settings) -> SpikePolicy:
+    """The spike rule with the user's floor; spikeMB 0 turns spike restarts off."""
+    floor_mb = settings.memory.spikeMB
+    if floor_mb <= 0:
+        return dataclasses.replace(DEFAULT_SPIKE_POLICY, enabled=False)
+    return dataclasses.replace(DEFAULT_SPIKE_POLICY, floor_bytes=int(floor_mb) * _MIB)
 
 
 def _now() -> str:

@@ -83,7 +83,7 @@ def bazel_like_workspace(root: Path) -> Path:
 
 
 def append(path: Path | str, text: str = "// edit\n") -> None:
-    with open(path, "a") as handle:
+    with Path(path).open("a") as handle:
         handle.write(text)
 
 

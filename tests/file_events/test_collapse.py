@@ -75,3 +75,23 @@ def test_zero_debounce_flushes_at_once() -> None:
     collapser = Collapser(0)
     collapser.add("/w/a.go", CHANGED, 5.0)
     assert collapser.take_due(5.0)
+
+
+def test_at_the_cap_a_file_still_being_written_waits_for_the_next_window() -> None:
+    collapser = Collapser(0.1)
+    collapser.add("/w/done.go", CREATED, 0.0)
+    for step in range(9):  # /w/hot.go is written every 50 ms until 0.4 s
+        collapser.add("/w/hot.go", CHANGED, step * 0.05)
+    assert [n.key for n in collapser.take_due(0.1 * CAP_WINDOWS)] == ["/w/done.go"]
+    assert [n.key for n in collapser.take_due(0.5)] == ["/w/hot.go"]
+
+
+def test_a_file_written_without_pause_still_flushes_after_two_caps() -> None:
+    collapser = Collapser(0.1)
+    flushed = []
+    for step in range(40):  # every 50 ms for 2 s
+        now = step * 0.05
+        flushed += collapser.take_due(now)
+        collapser.add("/w/hot.go", CHANGED, now)
+    assert flushed
+    assert flushed[0].events <= 2 * CAP_WINDOWS * 2 + 1

@@ -14,7 +14,6 @@ from gosidecar.file_events.wiring import WATCHED_FILES
 from gosidecar.lsp_client import LspClient
 from gosidecar.message import Message
 from gosidecar.settings import FileEventSettings
-
 from tests.file_events.support import DEBOUNCE_MS, append, uri_of
 
 # gopls's trace names the editor's notifications "Sending notification" (it logs from

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -85,7 +84,7 @@ def test_subtrees_come_and_go_and_rescans_diff(tmp_path: Path) -> None:
     before = Tree([Root.of(str(tmp_path))], DirectoryFilters())
     append(tmp_path / "gen" / "sub" / "x.go")
     (tmp_path / "new.go").write_text("package w\n")
-    os.remove(tmp_path / "gen" / "sub" / "x.go")
+    (tmp_path / "gen" / "sub" / "x.go").unlink()
     after = Tree([Root.of(str(tmp_path))], DirectoryFilters())
     assert sorted(diff_trees(before, after)) == [
         (str(tmp_path / "gen" / "sub" / "x.go"), ChangeType.DELETED),

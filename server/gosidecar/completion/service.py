@@ -25,7 +25,7 @@ from gosidecar.completion.cache import CacheKey, SuggestionCache
 from gosidecar.completion.engine import Engine, EngineError, Generation, Limits
 from gosidecar.completion.gguf import GgufError, GgufInfo, read_gguf
 from gosidecar.completion.local import load_local_engine
-from gosidecar.completion.model import ModelUnavailable, kv_cache_bytes, resolve_model_path
+from gosidecar.completion.model import ModelUnavailableError, kv_cache_bytes, resolve_model_path
 from gosidecar.completion.postprocess import (
     CursorContext,
     cursor_context,
@@ -166,14 +166,10 @@ class CompletionService:
             context = cursor_context(text, cursor)
             prompt = build_prompt_text(text, cursor, request.uri, request.extra_context, self._budget)
             limits = Limits(settings.maxTokens, settings.timeBudgetMs / 1000)
-            generation = self._inference.submit(
-                self._generate, model, prompt, limits, is_cancelled, context
-            ).result()
+            generation = self._inference.submit(self._generate, model, prompt, limits, is_cancelled, context).result()
             if generation is None:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._error)
-            suggestion = (
-                "" if generation.cancelled else finalize(context, generation.text, generation.finished)
-            )
+            suggestion = "" if generation.cancelled else finalize(context, generation.text, generation.finished)
             if not generation.cancelled:
                 self._cache.put(key, line_prefix, suggestion)
                 self._record(generation)
@@ -196,9 +192,7 @@ class CompletionService:
         if unloaded or is_cancelled():
             return Generation("", False, cancelled=True)
         try:
-            generation = model.engine.generate(
-                prompt, limits, is_cancelled, lambda text: should_stop(context, text)
-            )
+            generation = model.engine.generate(prompt, limits, is_cancelled, lambda text: should_stop(context, text))
         except EngineError as error:
             self._set_error(str(error), key=None)
             return None
@@ -250,7 +244,7 @@ class CompletionService:
         try:
             model = self._open_backend(settings, progress)
         except Exception as error:  # whatever the model does, the sidecar carries on
-            log.warning("completion model failed to load: %s", error)
+            log.info("completion model failed to load: %s", error)
             self._set_error(_describe(error), key=_source_key(settings))
         if progress is not None:
             progress.end("completion model ready" if model else "completion model failed")
@@ -378,9 +372,7 @@ class CompletionService:
                 "kvCacheTypeV": settings.kvCacheType,
                 "flashAttention": True,
                 "contextTokens": CONTEXT_TOKENS if loaded else 0,
-                "kvCacheBytes": kv_cache_bytes(info, CONTEXT_TOKENS, settings.kvCacheType)
-                if loaded and info
-                else 0,
+                "kvCacheBytes": kv_cache_bytes(info, CONTEXT_TOKENS, settings.kvCacheType) if loaded and info else 0,
                 "requests": self._requests,
                 "latencyMsP50": round(_percentile(latencies, 0.50)),
                 "latencyMsP95": round(_percentile(latencies, 0.95)),
@@ -437,7 +429,12 @@ def _source_key(settings: AiSettings) -> tuple[object, ...] | None:
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, (ModelUnavailable, GgufError, EngineError)):
+    if isinstance(error, GgufError):
+        return (
+            f"{error}; point goSidecar.ai.modelPath at a complete GGUF model "
+            f"(download it again) or clear it to use the embedded model"
+        )
+    if isinstance(error, (ModelUnavailableError, EngineError)):
         return str(error)
     return f"the completion model failed to load ({type(error).__name__}: {error})"
 

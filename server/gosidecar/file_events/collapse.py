@@ -1,10 +1,13 @@
 """Debounce and collapse: the events of one window reduced to each file's net effect.
 
 Pure and clock-free: the caller passes the time (seconds, any monotonic origin). A
-window closes when no event has arrived for `debounce` seconds, or `cap` seconds after
-its first event, so a generator that writes for a long time still reaches gopls in
-steady batches. Within a window the events of one key (a real path) collapse by what
-they say about the file before and after the window:
+window closes when no event has arrived for `debounce` seconds. A generator that writes
+for a long time keeps it open, so at `CAP_WINDOWS` debounce periods after the window
+opened, the files that have been quiet for a debounce period go out anyway; a file
+still being written waits for the next window (so one file is not split across two
+batches by a write in flight), unless it has been pending for two caps. Within a window
+the events of one key (a real path) collapse by what they say about the file before and
+after the window:
 
 | existed before | exists after | net effect |
 |---|---|---|
@@ -45,6 +48,8 @@ class _Pending:
     last: ChangeType
     events: int
     fallback_uri: str | None
+    first_at: float
+    last_at: float
 
     def net(self) -> ChangeType | None:
         existed_before = self.first is not ChangeType.CREATED
@@ -77,9 +82,10 @@ class Collapser:
         self._last_event = now
         pending = self._pending.get(key)
         if pending is None:
-            self._pending[key] = _Pending(change, change, 1, fallback_uri)
+            self._pending[key] = _Pending(change, change, 1, fallback_uri, now, now)
             return
         pending.last = change
+        pending.last_at = now
         pending.events += 1
         pending.fallback_uri = pending.fallback_uri or fallback_uri
 
@@ -92,15 +98,28 @@ class Collapser:
         return min(quiet_end, cap_end)
 
     def take_due(self, now: float) -> list[NetChange]:
-        """The net changes of the window if it has closed by `now`, in arrival order."""
+        """The net changes due by `now`, in arrival order."""
         due = self.due_at()
         if due is None or now < due:
             return []
-        return self.take_all()
+        if now >= self._last_event + self._debounce_s:
+            return self.take_all()
+        cap = self._debounce_s * CAP_WINDOWS
+        ready = [
+            key
+            for key, p in self._pending.items()
+            if now - p.last_at >= self._debounce_s or now - p.first_at >= 2 * cap
+        ]
+        self._window_start = now
+        return [self._net(key, self._pending.pop(key)) for key in ready]
 
     def take_all(self) -> list[NetChange]:
         pending, self._pending = self._pending, {}
-        return [NetChange(key, p.net(), p.events, p.fallback_uri) for key, p in pending.items()]
+        return [self._net(key, p) for key, p in pending.items()]
+
+    @staticmethod
+    def _net(key: str, pending: _Pending) -> NetChange:
+        return NetChange(key, pending.net(), pending.events, pending.fallback_uri)
 
     def __len__(self) -> int:
         return len(self._pending)

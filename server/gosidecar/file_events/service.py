@@ -149,8 +149,7 @@ class FileEventService:
             found.append(
                 Problem(
                     "warning",
-                    "inotify is not available: watched files are found by polling every "
-                    f"{POLL_INTERVAL_S:g} s",
+                    f"inotify is not available: watched files are found by polling every {POLL_INTERVAL_S:g} s",
                     "Run the sidecar on Linux, or expect file changes to reach gopls late.",
                 )
             )
@@ -179,8 +178,7 @@ class FileEventService:
             found.append(
                 Problem(
                     "info",
-                    f"{len(outside)} symlinked directories lead outside the workspace and are "
-                    f"not watched: {shown}",
+                    f"{len(outside)} symlinked directories lead outside the workspace and are not watched: {shown}",
                     "Add the link's target to the workspace if gopls should see its changes.",
                 )
             )
@@ -256,9 +254,7 @@ class FileEventService:
             self._sync_watches(report=True)
 
     def _record(self, real_path: str, change: ChangeType, fallback_uri: str | None = None) -> None:
-        if fallback_uri is None and not any(
-            self._watchers.matches(view) for view in self._tree.view_paths(real_path)
-        ):
+        if fallback_uri is None and not any(self._watchers.matches(view) for view in self._tree.view_paths(real_path)):
             return  # not a file gopls asked for
         self._collapser.add(real_path, change, time.monotonic(), fallback_uri)
         with self._stats_lock:

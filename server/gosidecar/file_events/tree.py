@@ -240,9 +240,7 @@ class Tree:
         return next((r for r in self.roots if is_within(view, r.view)), None)
 
 
-def _diff_files(
-    directory: str, before: dict[str, Stamp], after: dict[str, Stamp]
-) -> list[tuple[str, ChangeType]]:
+def _diff_files(directory: str, before: dict[str, Stamp], after: dict[str, Stamp]) -> list[tuple[str, ChangeType]]:
     changes = [
         (
             os.path.join(directory, name),

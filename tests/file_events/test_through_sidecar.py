@@ -1,0 +1,146 @@
+"""Watched files end to end: editor ↔ `gosidecar serve` ↔ real gopls, on real inotify.
+
+What gopls received is read from gopls's own `-rpc.trace -logfile` (set through the
+`gopls.args` setting), not from the sidecar's say-so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gosidecar.lsp_client import LspClient
+from gosidecar.uris import path_to_uri
+from tests.file_events.test_gopls import _received_changes
+from tests.support import sidecar_command
+
+pytestmark = pytest.mark.timeout(180)
+
+
+class Session:
+    def __init__(self, client: LspClient, root: Path, log: Path) -> None:
+        self.client = client
+        self.root = root
+        self.log = log
+
+    def received(self) -> list[dict[str, Any]]:
+        return _received_changes(self.log) if self.log.exists() else []
+
+    def wait_received(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.received()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # anything more that was coming has arrived by now
+        return self.received()
+
+    def wait_watching(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.client.request("goSidecar/health")["fileEvents"].get("watchedDirectories"):
+                return
+            time.sleep(0.05)
+        raise AssertionError("the sidecar never started watching")
+
+
+@pytest.fixture
+def session(example_workspace: Path, tmp_path: Path) -> Iterator[Session]:
+    log = tmp_path / "gopls.log"
+    client = LspClient(sidecar_command(), cwd=str(example_workspace))
+    options = {"gopls": {"args": ["-rpc.trace", f"-logfile={log}"]}, "fileEvents": {"debounceMs": 100}}
+    client.initialize(path_to_uri(example_workspace), options)
+    client.request("workspace/symbol", {"query": ""}, timeout=120)
+    opened = Session(client, example_workspace, log)
+    opened.wait_watching()
+    yield opened
+    client.shutdown()
+
+
+def test_the_editor_is_not_asked_to_watch_for_gopls(session: Session) -> None:
+    for request in session.client.server_requests:
+        registrations = (request.params or {}).get("registrations", [])
+        assert all(r["method"] != "workspace/didChangeWatchedFiles" for r in registrations)
+
+
+def test_one_event_per_real_file_through_aliases(example_workspace: Path, tmp_path: Path) -> None:
+    inventory = example_workspace / "inventory"
+    (example_workspace / ".cache").mkdir()
+    (example_workspace / ".cache" / "out").symlink_to(example_workspace, target_is_directory=True)
+    (example_workspace / "bazel-out").symlink_to(".cache/out", target_is_directory=True)  # a Bazel-style chain
+    (example_workspace / "linked").symlink_to("inventory", target_is_directory=True)  # relative
+    (example_workspace / "abs").symlink_to(inventory, target_is_directory=True)  # absolute
+    log = tmp_path / "gopls.log"
+    client = LspClient(sidecar_command(), cwd=str(example_workspace))
+    client.initialize(path_to_uri(example_workspace), {"gopls": {"args": ["-rpc.trace", f"-logfile={log}"]}})
+    client.request("workspace/symbol", {"query": ""}, timeout=120)
+    session = Session(client, example_workspace, log)
+    try:
+        session.wait_watching()
+        for alias in ("inventory", "linked", "abs", "bazel-out/inventory", ".cache/out/inventory"):
+            with (example_workspace / alias / "inventory.go").open("a") as f:
+                f.write("\n// touched\n")
+        assert session.wait_received(1) == [{"uri": path_to_uri(inventory / "inventory.go"), "type": 2}]
+        events = client.request("goSidecar/health")["fileEvents"]
+        assert events["forwarded"] == 1 and events["received"] > 1 and events["suppressed"] >= 1
+    finally:
+        client.shutdown()
+
+
+def test_fifty_writes_in_200_ms_are_at_most_two_events(session: Session) -> None:
+    target = session.root / "pricing" / "pricing.go"
+    original = target.read_text()
+    for i in range(50):
+        target.write_text(original + f"\n// write {i}\n")
+        time.sleep(0.004)
+    received = session.wait_received(1)
+    assert 1 <= len(received) <= 2
+    assert all(change["uri"] == path_to_uri(target) for change in received)
+
+
+def test_create_then_delete_inside_the_window_is_nothing(session: Session) -> None:
+    scratch = session.root / "pricing" / "scratch.go"
+    scratch.write_text("package pricing\n")
+    scratch.unlink()
+    time.sleep(1.0)
+    assert session.received() == []
+
+
+def test_generator_of_500_files_each_once_and_diagnostics_end_correct(session: Session) -> None:
+    main = session.root / "main.go"
+    uri = path_to_uri(main)
+    text = main.read_text().replace('"os"\n', '"os"\n\n\t"example.com/shop/gen"\n')
+    text = text.replace("func main() {\n", "func main() {\n\t_ = gen.F499()\n")
+    client = session.client
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}})
+    client.wait_for_notification(
+        "textDocument/publishDiagnostics", lambda p: p["uri"] == uri and p["diagnostics"], timeout=60
+    )
+    generated = session.root / "gen"
+    generated.mkdir()
+    for i in range(500):
+        (generated / f"gen_{i:03}.go").write_text(f"package gen\n\n// F{i} is generated.\nfunc F{i}() int {{ return {i} }}\n")
+
+    received = session.wait_received(500)
+    uris = [change["uri"] for change in received]
+    assert len(uris) == len(set(uris)) == 500, "a generated file reached gopls more or less than once"
+    assert all(change["type"] == 1 for change in received)
+    client.wait_for_notification(
+        "textDocument/publishDiagnostics",
+        lambda p: p["uri"] == uri and not p["diagnostics"],
+        timeout=60,
+    )
+
+
+def test_symlink_cycle_does_not_hang(example_workspace: Path) -> None:
+    (example_workspace / "inventory" / "loop").symlink_to("..", target_is_directory=True)
+    client = LspClient(sidecar_command(), cwd=str(example_workspace))
+    try:
+        client.initialize(path_to_uri(example_workspace))
+        client.request("workspace/symbol", {"query": ""}, timeout=60)
+        Session(client, example_workspace, example_workspace / "none").wait_watching()
+        assert client.request("goSidecar/health", timeout=10)["ok"]
+    finally:
+        client.shutdown()

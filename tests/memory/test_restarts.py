@@ -1,0 +1,156 @@
+"""gopls restarts with real gopls: crashes, memory limits, spikes; nothing the editor knew is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gosidecar.documents import position_at
+from gosidecar.lsp_client import LspClient, LspError
+from gosidecar.uris import path_to_uri
+from tests.support import sidecar_command
+
+pytestmark = pytest.mark.timeout(180)
+
+PRICING = "pricing/pricing.go"
+UNSAVED_FUNC = "\n// Unsaved exists only in the editor's buffer.\nfunc Unsaved() int { return notDefinedAnywhere }\n"
+
+
+def start(workspace: Path, options: dict[str, Any] | None = None) -> LspClient:
+    client = LspClient(sidecar_command(), cwd=str(workspace))
+    client.initialize(path_to_uri(workspace), options)
+    client.request("workspace/symbol", {"query": ""}, timeout=120)
+    return client
+
+
+def health(client: LspClient) -> dict[str, Any]:
+    report: dict[str, Any] = client.request("goSidecar/health")
+    return report
+
+
+@pytest.fixture
+def editing(example_workspace: Path) -> Iterator[tuple[LspClient, Path, str]]:
+    """A session with pricing.go open and an unsaved edit that adds `Unsaved()`."""
+    client = start(example_workspace)
+    path = example_workspace / PRICING
+    uri = path_to_uri(path)
+    text = path.read_text()
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}})
+    end = {"line": text.count("\n"), "character": 0}
+    edit = {"range": {"start": end, "end": end}, "text": UNSAVED_FUNC}
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [edit]})
+    client.wait_for_notification("textDocument/publishDiagnostics", lambda p: p["uri"] == uri and p.get("version") == 2)
+    yield client, path, text + UNSAVED_FUNC
+    client.shutdown()
+
+
+def hover_on(client: LspClient, path: Path, text: str, needle: str) -> str:
+    line, character = position_at(text, text.index(needle) + 1)
+    result = client.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": path_to_uri(path)}, "position": {"line": line, "character": character}},
+        timeout=60,
+    )
+    return str(result["contents"]["value"]) if result else ""
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_kill_9_mid_edit_keeps_unsaved_text(editing: tuple[LspClient, Path, str]) -> None:
+    client, path, text = editing
+    assert health(client)["gopls"]["restarts"] == 0, "restarted during a normal workspace load"
+    old_pid = health(client)["gopls"]["pid"]
+    uri = path_to_uri(path)
+    line, character = position_at(text, text.index("sum += item.Quantity") + 4)
+    in_flight = client.request_async(
+        "textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
+    )
+    os.kill(old_pid, signal.SIGKILL)
+
+    result = in_flight.result(timeout=30)
+    assert any(item["label"] == "sum" for item in result["items"]), "the retried completion was not answered"
+    assert "func Unsaved() int" in hover_on(client, path, text, "Unsaved() int")
+    report = health(client)
+    assert report["gopls"]["pid"] != old_pid and report["gopls"]["running"]
+    assert [entry["reason"] for entry in report["gopls"]["restartLog"]] == ["crash"]
+    client.wait_for_notification(
+        "textDocument/publishDiagnostics",
+        lambda p: p["uri"] == uri and any("notDefinedAnywhere" in d["message"] for d in p["diagnostics"]),
+        timeout=60,
+    )
+    shown = client.wait_for_notification("window/showMessage", lambda p: "restarted gopls" in p["message"])
+    assert "crash" in shown["message"]
+
+
+def test_manual_restart_answers_once_gopls_is_back(editing: tuple[LspClient, Path, str]) -> None:
+    client, path, text = editing
+    old_pid = health(client)["gopls"]["pid"]
+    assert client.request("goSidecar/restartGopls", timeout=60) is None
+    report = health(client)
+    assert report["gopls"]["running"] and report["gopls"]["pid"] != old_pid
+    assert report["gopls"]["restartLog"][-1]["reason"] == "manual"
+    assert "func Unsaved() int" in hover_on(client, path, text, "Unsaved() int")
+
+
+def test_limit_gopls_cannot_live_under_is_bounded_then_recovers(example_workspace: Path) -> None:
+    client = LspClient(sidecar_command(), cwd=str(example_workspace))
+    try:
+        client.initialize(path_to_uri(example_workspace), {"memory": {"limitMB": 16}})
+        wait_until(lambda: any(p["severity"] == "error" for p in health(client)["problems"]), 90, "giving up")
+        report = health(client)
+        reasons = [entry["reason"] for entry in report["gopls"]["restartLog"]]
+        assert set(reasons) == {"rss-limit"} and 3 <= len(reasons) <= 6
+        assert "limitMB" in report["problems"][0]["fix"]
+        with pytest.raises(LspError, match="stopped"):
+            client.request("workspace/symbol", {"query": "Total"}, timeout=5)
+
+        client.notify("workspace/didChangeConfiguration", {"settings": {"goSidecar": {"memory": {"limitMB": 4096}}}})
+        wait_until(lambda: health(client)["gopls"]["running"], 30, "gopls to come back")
+        symbols = client.request("workspace/symbol", {"query": "Total"}, timeout=60)
+        assert any(symbol["name"] == "Total" for symbol in symbols)
+        assert not health(client)["problems"]
+    finally:
+        client.shutdown()
+
+
+def test_real_spike_restarts_gopls(example_workspace: Path) -> None:
+    """A package with a huge generated file opened after the load: gopls grows far past its usual size."""
+    client = start(example_workspace, {"memory": {"spikeMB": 200}})
+    try:
+        time.sleep(32)  # the watchdog judges spikes only once the load settled (20 s + 10 s flat)
+        assert health(client)["gopls"]["restarts"] == 0
+        generated = example_workspace / "inventory" / "generated.go"
+        uri = path_to_uri(generated)
+        text = _huge_generated_file(20000)
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}})
+        wait_until(lambda: health(client)["gopls"]["restarts"] >= 1, 90, "an rss-spike restart")
+        assert health(client)["gopls"]["restartLog"][0]["reason"] == "rss-spike"
+        wait_until(lambda: health(client)["gopls"]["running"], 30, "gopls to come back")
+        symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}}, timeout=120)
+        assert len(symbols) >= 20000, "the replayed document is missing from the new gopls"
+    finally:
+        client.shutdown()
+
+
+def _huge_generated_file(types: int) -> str:
+    lines = ["// Code generated for the spike test. DO NOT EDIT.", "", "package inventory", ""]
+    for i in range(types):
+        lines.append(f"type Gen{i} struct {{ A{i} int; B{i} string; C{i} map[string][]Item }}")
+        lines.append(
+            f"func (g *Gen{i}) Sum() int {{ total := g.A{i}; "
+            f"for k, v := range g.C{i} {{ total += len(k) + len(v) }}; return total }}"
+        )
+    return "\n".join(lines) + "\n"
