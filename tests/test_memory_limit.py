@@ -72,9 +72,7 @@ def test_gopls_version_detection(output: str, supported: bool) -> None:
 
 
 def test_the_installed_gopls_is_detected(gopls_path: str) -> None:
-    output = subprocess.run(
-        [gopls_path, "version"], capture_output=True, text=True, check=True, timeout=30
-    ).stdout
+    output = subprocess.run([gopls_path, "version"], capture_output=True, text=True, check=True, timeout=30).stdout
     assert "gopls v0." in output
     assert gopls_supports_memory_limit(output) is ("gopls v0.23." not in output)
 

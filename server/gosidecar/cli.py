@@ -58,9 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure_logging(level: str, log_file: str | None) -> None:
     # Never stdout: for `serve` it is the LSP stream.
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    )
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLevelName(level)))

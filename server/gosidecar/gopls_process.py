@@ -64,9 +64,7 @@ def _gopath_bin() -> Path:
 def gopls_version(path: str) -> str:
     """`v0.23.0`-style version of a gopls binary ('' when it cannot tell)."""
     try:
-        out = subprocess.run(
-            [path, "version"], capture_output=True, text=True, timeout=20, check=False
-        ).stdout
+        out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=20, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
     for word in out.split():

@@ -61,9 +61,7 @@ def gopls_supports_memory_limit(version: str) -> bool:
     return (major, minor, patch) >= MEMORY_LIMIT_SINCE
 
 
-def merge_memory_limit(
-    config_items: Sequence[Any], sections: Sequence[str | None], limit_bytes: int
-) -> list[Any]:
+def merge_memory_limit(config_items: Sequence[Any], sections: Sequence[str | None], limit_bytes: int) -> list[Any]:
     """A `workspace/configuration` answer with gopls's `memoryLimit` set to `limit_bytes`.
 
     `config_items` is the client's answer and `sections` the `section` of each requested

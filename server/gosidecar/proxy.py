@@ -306,9 +306,7 @@ class Proxy:
             if isinstance(message.id, str) and message.id.startswith("gosidecar-"):
                 self._fail_own(message.id, self._link.down_reason)
             else:
-                self._write_client(
-                    error_response(message.id, ErrorCode.REQUEST_FAILED, self._link.down_reason)
-                )
+                self._write_client(error_response(message.id, ErrorCode.REQUEST_FAILED, self._link.down_reason))
 
     def _reject_invalid(self, message: Message) -> None:
         logger.warning("dropping a malformed message from the client: %.200r", message.body)

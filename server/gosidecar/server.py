@@ -11,10 +11,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
+from .inline_completion import complete_inline
 from .message import ErrorCode, Message, error_response
 
 if TYPE_CHECKING:
@@ -24,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 HEALTH = "goSidecar/health"
 RESTART_GOPLS = "goSidecar/restartGopls"
-INLINE_COMPLETION = "textDocument/inlineCompletion"
 
 
 class _ProxyWriter:
@@ -59,9 +60,7 @@ class SidecarServer(LanguageServer):
         except Exception as error:  # a bug in a handler must not take the proxy down
             logger.exception("sidecar handler for %s failed", message.method)
             if message.id is not None:
-                self.sidecar.proxy.send_to_client(
-                    error_response(message.id, ErrorCode.INTERNAL_ERROR, str(error))
-                )
+                self.sidecar.proxy.send_to_client(error_response(message.id, ErrorCode.INTERNAL_ERROR, str(error)))
 
 
 def build_server(sidecar: Sidecar, loop: asyncio.AbstractEventLoop) -> SidecarServer:
@@ -70,6 +69,12 @@ def build_server(sidecar: Sidecar, loop: asyncio.AbstractEventLoop) -> SidecarSe
     @server.feature(HEALTH)
     def health(ls: SidecarServer, params: Any) -> dict[str, Any]:
         return ls.sidecar.health_report()
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)
+    async def inline_completion(
+        ls: SidecarServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        return await complete_inline(ls.sidecar.completion, ls.sidecar.documents, params)
 
     @server.feature(RESTART_GOPLS)
     async def restart_gopls(ls: SidecarServer, params: Any) -> None:

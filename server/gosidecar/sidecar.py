@@ -8,6 +8,9 @@ import threading
 from typing import Any
 
 from . import __version__
+from lsprotocol import types
+
+from .completion import CompletionService
 from .documents import DocumentStore
 from .editor_state import EditorState
 from .file_events import FileEventService
@@ -16,6 +19,7 @@ from .file_events.wiring import gopls_sender
 from .framing import FrameReader, FrameWriter
 from .message import Kind, Message, response
 from .problems import HealthSource, Problem
+from .progress import ClientProgress
 from .proxy import Proxy, Side
 from .server import HEALTH, RESTART_GOPLS, build_server
 from .settings import Settings, parse_settings, settings_from_configuration_change
@@ -27,9 +31,7 @@ SIDECAR_CAPABILITIES: dict[str, Any] = {"inlineCompletionProvider": {}}
 
 
 class Sidecar:
-    def __init__(
-        self, client_reader: FrameReader, client_writer: FrameWriter, loop: asyncio.AbstractEventLoop
-    ) -> None:
+    def __init__(self, client_reader: FrameReader, client_writer: FrameWriter, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = Settings()
         self.finished = threading.Event()
         self.clean_exit = False
@@ -45,17 +47,19 @@ class Sidecar:
         self.state.attach(self.proxy)
         self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop)
         self.server = build_server(self, loop)
-        self.features: list[HealthSource] = [self.file_events]
+        self.progress = ClientProgress(self.proxy, supported=False)
+        self.completion = CompletionService(self.settings.ai, self.progress)
+        self.features: list[HealthSource] = [self.file_events, self.completion]
         self._attach_lifecycle()
-        self.proxy.serve_on_sidecar([HEALTH, RESTART_GOPLS], self.server.dispatch)
+        self.proxy.serve_on_sidecar(
+            [HEALTH, RESTART_GOPLS, types.TEXT_DOCUMENT_INLINE_COMPLETION], self.server.dispatch
+        )
 
     def _attach_lifecycle(self) -> None:
         proxy = self.proxy
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._on_initialize)
         proxy.intercept_response(Side.GOPLS, "initialize", self._merge_capabilities)
-        proxy.intercept(
-            Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._on_configuration
-        )
+        proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._on_configuration)
         proxy.intercept_response(
             Side.CLIENT, "workspace/configuration", self.supervisor.merge_memory_limit_into_configuration
         )
@@ -68,6 +72,9 @@ class Sidecar:
         params = message.params if isinstance(message.params, dict) else {}
         self.settings = parse_settings(params.get("initializationOptions"))
         self.file_events.apply_settings(self.settings.fileEvents)
+        self.completion.apply_settings(self.settings.ai)
+        window = (params.get("capabilities") or {}).get("window") or {}
+        self.progress.supported = bool(window.get("workDoneProgress"))
         if self.supervisor.start_first():
             return message
         # No gopls: the editor still gets the sidecar's own features and a clear reason.
@@ -94,6 +101,7 @@ class Sidecar:
         if self.settings != old:
             self.supervisor.apply_settings(old, self.settings)
             self.file_events.apply_settings(self.settings.fileEvents)
+            self.completion.apply_settings(self.settings.ai)
         return message
 
     def _on_shutdown(self, message: Message) -> Message:
@@ -114,7 +122,7 @@ class Sidecar:
         for feature in self.features:
             problems.extend(feature.problems())
         report["fileEvents"] = self.file_events.health_section()
-        report["ai"] = _not_enabled("ai")
+        report["ai"] = self.completion.health_section()
         report["problems"] = [p.to_dict() for p in problems]
         report["ok"] = report["gopls"]["running"] and not any(p.severity == "error" for p in problems)
         return {"ok": report.pop("ok"), **report}
@@ -122,7 +130,4 @@ class Sidecar:
     def close(self) -> None:
         self.supervisor.shutdown()
         self.file_events.close()
-
-
-def _not_enabled(section: str) -> dict[str, Any]:
-    return {"enabled": False, "state": "disabled", "error": f"{section} is not enabled in this build"}
+        self.completion.close()

@@ -238,9 +238,7 @@ class GoplsSupervisor:
         await asyncio.wait_for(asyncio.wrap_future(initialize), _INITIALIZE_TIMEOUT_S)
         proxy.notify_gopls("initialized", state.initialized_params, bypass_backlog=True)
         if state.configuration_change is not None:
-            proxy.notify_gopls(
-                "workspace/didChangeConfiguration", state.configuration_change, bypass_backlog=True
-            )
+            proxy.notify_gopls("workspace/didChangeConfiguration", state.configuration_change, bypass_backlog=True)
         for doc in state.documents.all():
             text_document = {
                 "uri": doc.uri,
@@ -253,8 +251,7 @@ class GoplsSupervisor:
     def _give_up(self, reason: RestartReason) -> None:
         limit_mb = self._settings().memory.limitMB
         self._gave_up = (
-            f"gopls was restarted {len(self.restart_log)} times in a short while (last: {reason}) "
-            "and is stopped"
+            f"gopls was restarted {len(self.restart_log)} times in a short while (last: {reason}) and is stopped"
         )
         self._proxy.gopls_down(self._gave_up + ": see Go: Health Check", restarting=False)
         self._proxy.notify_client(
@@ -270,17 +267,12 @@ class GoplsSupervisor:
         )
 
     def _notify_restart(self, reason: RestartReason, rss_bytes: int) -> None:
-        figures = (
-            f" at {rss_bytes // _MIB} MiB RSS (limit {self._settings().memory.limitMB} MiB)"
-            if rss_bytes
-            else ""
-        )
+        figures = f" at {rss_bytes // _MIB} MiB RSS (limit {self._settings().memory.limitMB} MiB)" if rss_bytes else ""
         self._proxy.notify_client(
             "window/showMessage",
             {
                 "type": _MESSAGE_TYPE_WARNING,
-                "message": f"Go Sidecar restarted gopls: {reason}{figures}. "
-                "Open files and unsaved edits were kept.",
+                "message": f"Go Sidecar restarted gopls: {reason}{figures}. Open files and unsaved edits were kept.",
             },
         )
 
@@ -301,11 +293,7 @@ class GoplsSupervisor:
         """Client's answer to gopls's `workspace/configuration`: add `memoryLimit` for gopls."""
         limit = self._limit_bytes()
         result = response.obj.get("result")
-        if (
-            not limit
-            or not isinstance(result, list)
-            or not memory_limit.gopls_supports_memory_limit(self.version)
-        ):
+        if not limit or not isinstance(result, list) or not memory_limit.gopls_supports_memory_limit(self.version):
             return response
         items = (gopls_request.params or {}).get("items") or []
         sections = [item.get("section") if isinstance(item, dict) else None for item in items]

@@ -95,15 +95,11 @@ def test_document_symbol(pair: LspPair) -> None:
 
 
 def test_formatting(pair: LspPair) -> None:
-    assert_same(
-        pair, "textDocument/formatting", doc(pair, LIST, options={"tabSize": 4, "insertSpaces": False})
-    )
+    assert_same(pair, "textDocument/formatting", doc(pair, LIST, options={"tabSize": 4, "insertSpaces": False}))
 
 
 def test_rename(pair: LspPair) -> None:
-    params = doc(
-        pair, LIST, position=pair.position_of(LIST, "func (l *List) lazyInit", 15), newName="lazyInitialize"
-    )
+    params = doc(pair, LIST, position=pair.position_of(LIST, "func (l *List) lazyInit", 15), newName="lazyInitialize")
     result = assert_same(pair, "textDocument/rename", params)
     assert result["documentChanges"]
 

@@ -26,9 +26,7 @@ def _frame(body: bytes) -> bytes:
 junk_frames = st.one_of(
     st.binary(max_size=300).map(_frame),  # random body, valid header
     st.binary(max_size=300),  # no framing at all
-    st.builds(
-        lambda n, b: b"Content-Length: %d\r\n\r\n" % n + b, st.integers(0, 400), st.binary(max_size=200)
-    ),
+    st.builds(lambda n, b: b"Content-Length: %d\r\n\r\n" % n + b, st.integers(0, 400), st.binary(max_size=200)),
     st.sampled_from(
         [
             b"Content-Length: abc\r\n\r\n{}",

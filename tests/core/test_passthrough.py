@@ -67,10 +67,7 @@ def test_initialize_merges_the_sidecar_capabilities(tmp_path: Path) -> None:
 
 
 def test_client_bytes_reach_gopls_unchanged(fake: FakeSession) -> None:
-    body = (
-        '{"id":7,  "params":{"b":1,"a":"é 😀 \\u00e9","extra":[null,true]},'
-        '"method":"custom/thing","jsonrpc":"2.0"}'
-    )
+    body = '{"id":7,  "params":{"b":1,"a":"é 😀 \\u00e9","extra":[null,true]},"method":"custom/thing","jsonrpc":"2.0"}'
     fake.client.send_raw(frame_header(len(body.encode())) + body.encode())
     assert fake.wait_received(lambda b: "custom/thing" in b) == body
 
@@ -79,9 +76,7 @@ def test_cancel_and_unknown_notifications_pass(fake: FakeSession) -> None:
     fake.client.notify("$/cancelRequest", {"id": 12345})
     fake.client.notify("custom/notification", {"anything": {"goes": 1}})
     assert json.loads(fake.wait_received(lambda b: "$/cancelRequest" in b))["params"] == {"id": 12345}
-    assert json.loads(fake.wait_received(lambda b: "custom/notification" in b))["params"] == {
-        "anything": {"goes": 1}
-    }
+    assert json.loads(fake.wait_received(lambda b: "custom/notification" in b))["params"] == {"anything": {"goes": 1}}
 
 
 def test_server_to_client_request_and_its_answer(fake: FakeSession) -> None:

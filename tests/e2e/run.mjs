@@ -71,12 +71,13 @@ async function statusBarShowsMemory(page) {
 async function hoverShowsDocs(page) {
   await openFile(page, "main.go");
   const hover = page.locator(".monaco-hover-content");
+  // The `New` of `inventory.New()`: gopls documents it as "New returns an empty inventory."
+  const target = page.locator(".monaco-editor .view-line span span", { hasText: /^New$/ }).first();
   const text = await poll(page, async () => {
-    await page.keyboard.press("Escape");
-    await goTo(page, "14:22"); // the `New` of inventory.New()
-    await page.keyboard.press("Control+K");
-    await page.keyboard.press("Control+I");
-    await page.waitForTimeout(1500);
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(300);
+    await target.hover();
+    await hover.first().waitFor({ timeout: 3000 }).catch(() => undefined);
     const shown = (await hover.allInnerTexts()).join(" ");
     return shown.includes("returns an empty inventory") ? shown : "";
   }, HOVER_MS, 1500);

@@ -114,14 +114,18 @@ def test_generator_of_500_files_each_once_and_diagnostics_end_correct(session: S
     text = main.read_text().replace('"os"\n', '"os"\n\n\t"example.com/shop/gen"\n')
     text = text.replace("func main() {\n", "func main() {\n\t_ = gen.F499()\n")
     client = session.client
-    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}})
+    client.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}}
+    )
     client.wait_for_notification(
         "textDocument/publishDiagnostics", lambda p: p["uri"] == uri and p["diagnostics"], timeout=60
     )
     generated = session.root / "gen"
     generated.mkdir()
     for i in range(500):
-        (generated / f"gen_{i:03}.go").write_text(f"package gen\n\n// F{i} is generated.\nfunc F{i}() int {{ return {i} }}\n")
+        (generated / f"gen_{i:03}.go").write_text(
+            f"package gen\n\n// F{i} is generated.\nfunc F{i}() int {{ return {i} }}\n"
+        )
 
     received = session.wait_received(500)
     uris = [change["uri"] for change in received]

@@ -41,7 +41,9 @@ def editing(example_workspace: Path) -> Iterator[tuple[LspClient, Path, str]]:
     path = example_workspace / PRICING
     uri = path_to_uri(path)
     text = path.read_text()
-    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}})
+    client.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}}
+    )
     end = {"line": text.count("\n"), "character": 0}
     edit = {"range": {"start": end, "end": end}, "text": UNSAVED_FUNC}
     client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [edit]})
@@ -135,7 +137,9 @@ def test_real_spike_restarts_gopls(example_workspace: Path) -> None:
         generated = example_workspace / "inventory" / "generated.go"
         uri = path_to_uri(generated)
         text = _huge_generated_file(20000)
-        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}})
+        client.notify(
+            "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}}
+        )
         wait_until(lambda: health(client)["gopls"]["restarts"] >= 1, 90, "an rss-spike restart")
         assert health(client)["gopls"]["restartLog"][0]["reason"] == "rss-spike"
         wait_until(lambda: health(client)["gopls"]["running"], 30, "gopls to come back")
