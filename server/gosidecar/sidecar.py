@@ -7,9 +7,9 @@ import logging
 import threading
 from typing import Any
 
-from . import __version__
 from lsprotocol import types
 
+from . import __version__
 from .completion import CompletionService
 from .documents import DocumentStore
 from .editor_state import EditorState
