@@ -49,6 +49,7 @@ from llama_cpp import Llama
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
 from gosidecar.completion.prompt import build_prompt_text
+from gosidecar.completion.service import CONTEXT_TOKENS
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings, KvCacheType
 
@@ -214,14 +215,14 @@ def baseline_run() -> dict[str, Any]:
     text = SOURCE.read_text()
     cases = half_typed_cases(text)
     llm: Any = Llama(
-        str(default_model_path()), n_ctx=2048, type_k=8, type_v=8, flash_attn=True,
+        str(default_model_path()), n_ctx=CONTEXT_TOKENS, type_k=8, type_v=8, flash_attn=True,
         n_threads=os.cpu_count(), n_threads_batch=os.cpu_count(), verbose=False,
     )  # fmt: skip
     answers, latencies = [], []
     for case in cases:
         started = time.perf_counter()
         tokens = llm.tokenize(case.document[: case.cursor].encode(), add_bos=True)
-        tokens = tokens[:1] + tokens[-BASELINE_TOKENS:]
+        tokens = tokens[:1] + tokens[1:][-BASELINE_TOKENS:]
         llm.reset()
         output = llm.create_completion(tokens, max_tokens=32, temperature=0.0, stop=["\n"])
         latencies.append((time.perf_counter() - started) * 1000)
@@ -252,7 +253,7 @@ def start_llama_server(binary: Path, kv_type: str) -> tuple[subprocess.Popen[byt
     threads = str(os.cpu_count())
     command = [
         str(binary), "-m", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port),
-        "-c", "2048", "-fa", "on", "-ctk", kv_type, "-ctv", kv_type, "--swa-full",
+        "-c", str(CONTEXT_TOKENS), "-fa", "on", "-ctk", kv_type, "-ctv", kv_type, "--swa-full",
         "-t", threads, "-tb", threads, "-np", "1", "--no-webui",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -62,11 +62,36 @@ def answer(msg):
     return {"method": method, "params": params}
 
 
+def leave_state_behind():
+    """What a real gopls leaves at the client: a progress bar, diagnostics, a registration."""
+    send({"jsonrpc": "2.0", "method": "$/progress", "params": {"token": "load-1", "value": {"kind": "begin", "title": "Loading"}}})
+    diagnostic = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}, "message": "stale"}
+    send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": "file:///closed.go", "diagnostics": [diagnostic]}})
+    registration = {"id": "fmt-1", "method": "textDocument/formatting", "registerOptions": {}}
+    send({"jsonrpc": "2.0", "id": 77, "method": "client/registerCapability", "params": {"registrations": [registration]}})
+
+
+def hangs(msg):
+    """Requests with params {"hang": true} go unanswered by the first fake process only."""
+    marker = os.environ.get("FAKE_GOPLS_HANG_ONCE")
+    if not (marker and isinstance(msg.get("params"), dict) and msg["params"].get("hang")):
+        return False
+    return Path(marker).exists()
+
+
 def main():
     while (body := read()) is not None:
         msg = json.loads(body)
         method = msg.get("method")
+        if method == "fake/leaveState":
+            leave_state_behind()
+            continue
+        if hangs(msg):
+            continue
         if method == "fake/crash":
+            marker = os.environ.get("FAKE_GOPLS_HANG_ONCE")
+            if marker and Path(marker).exists():
+                Path(marker).unlink()
             os._exit(3)
         if method == "fake/garbage":
             OUT.write(b"panic: this is not a frame\n\x00\xff garbage\r\n")

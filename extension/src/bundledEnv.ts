@@ -53,6 +53,15 @@ export function pipProgressMessage(line: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The environment for the offline install: no PIP_* variables and no pip.conf (either may
+ * add an index or find-links), no user site-packages.
+ */
+export function isolatedPipEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept = Object.entries(env).filter(([name]) => !name.startsWith("PIP_"));
+  return { ...Object.fromEntries(kept), PIP_CONFIG_FILE: "/dev/null", PYTHONNOUSERSITE: "1" };
+}
+
 export interface EnsureEnvOptions {
   wheelsDir: string;
   storageDir: string;
@@ -110,6 +119,7 @@ async function installEnv(envDir: string, manifest: WheelManifest, options: Ensu
     [pip, "install", "--no-index", "--find-links", options.wheelsDir, "--no-cache-dir",
       "--disable-pip-version-check", "--progress-bar", "off", manifest.requirement],
     options,
+    isolatedPipEnv(process.env),
     (line) => {
       const message = pipProgressMessage(line);
       if (message !== undefined) {
@@ -126,10 +136,12 @@ async function step(
   command: string,
   args: string[],
   options: EnsureEnvOptions,
+  env?: NodeJS.ProcessEnv,
   onLine?: (line: string) => void,
 ): Promise<void> {
   const result = await runProcess(command, args, {
     timeoutMs: STEP_TIMEOUT_MS,
+    env,
     onLine: (line) => {
       options.log(line);
       onLine?.(line);

@@ -3,11 +3,11 @@ import * as vscode from "vscode";
 import { offerToDisableGoExtensionGopls } from "./goExtension";
 import { HealthView } from "./healthView";
 import { readManifest } from "./manifest";
+import { RESTART_GOPLS_METHOD } from "./protocol";
 import { PROCESS_KEYS } from "./settings";
 import { Sidecar } from "./sidecarClient";
 import { SidecarStatus } from "./statusBar";
 
-const RESTART_GOPLS_METHOD = "goSidecar/restartGopls";
 const RESTART_GOPLS_TIMEOUT_MS = 60_000;
 
 let sidecar: Sidecar | undefined;
@@ -21,10 +21,14 @@ export function activate(context: vscode.ExtensionContext): void {
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration(section);
 
   const restartGopls = async (): Promise<void> => {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "Restarting gopls…" },
-      () => running.request(RESTART_GOPLS_METHOD, RESTART_GOPLS_TIMEOUT_MS),
-    );
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "Restarting gopls…" },
+        () => running.request(RESTART_GOPLS_METHOD, RESTART_GOPLS_TIMEOUT_MS),
+      );
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Go Sidecar could not restart gopls: ${String(error)}`);
+    }
   };
   const health = new HealthView(running, section, { restartGopls, showLog: () => { log.show(); } });
   const status = new SidecarStatus(running, manifest.commandId("healthCheck"), () =>
@@ -35,7 +39,6 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     health,
     status,
-    { dispose: () => void running.dispose() },
     vscode.commands.registerCommand(manifest.commandId("healthCheck"), () => health.show()),
     vscode.commands.registerCommand(manifest.commandId("restartGopls"), restartGopls),
     vscode.commands.registerCommand(manifest.commandId("toggleAi"), () => toggleAi(config())),

@@ -49,12 +49,20 @@ function fileEventsSection(report: HealthReport): string {
   ]);
 }
 
+function modelText(report: HealthReport): string {
+  const { modelPath, modelQuantization } = report.ai;
+  const name = modelPath === "" ? "embedded default (Gemma 3 270M)" : modelPath;
+  return modelQuantization === "" ? name : `${name}, ${modelQuantization}`;
+}
+
 function aiSection(report: HealthReport): string {
   const a = report.ai;
   const rows: [string, string][] = [
     ["state", a.error === null ? a.state : `${a.state}: ${a.error}`],
-    ["model", `${a.modelPath} (${a.modelQuantization})`],
-    ["KV cache", `${kvCacheText(report)}, ${formatBytes(a.kvCacheBytes)} for ${a.contextTokens} tokens`],
+    ["model", modelText(report)],
+    ["KV cache", a.kvCacheBytes > 0
+      ? `${kvCacheText(report)}, ${formatBytes(a.kvCacheBytes)} for ${a.contextTokens} tokens`
+      : `${kvCacheText(report)} (allocated when the model loads)`],
     ["flash attention", a.flashAttention ? "on" : "off"],
     ["requests", `${a.requests}, latency p50 ${a.latencyMsP50} ms, p95 ${a.latencyMsP95} ms`],
   ];

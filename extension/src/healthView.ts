@@ -5,8 +5,8 @@ import * as vscode from "vscode";
 import { disableGoExtensionGopls, goExtensionProblem } from "./goExtension";
 import { type FixAction, fixAction, type HealthReport, type Problem } from "./health";
 import { type HealthPage, renderHealthPage } from "./healthHtml";
+import { HEALTH_METHOD } from "./protocol";
 import type { Sidecar } from "./sidecarClient";
-import { HEALTH_METHOD } from "./statusBar";
 
 const HEALTH_TIMEOUT_MS = 15_000;
 

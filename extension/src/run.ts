@@ -9,10 +9,10 @@ export interface RunResult {
 export function runProcess(
   command: string,
   args: readonly string[],
-  options: { timeoutMs: number; onLine?: (line: string) => void; cwd?: string },
+  options: { timeoutMs: number; onLine?: (line: string) => void; env?: NodeJS.ProcessEnv },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = [];
     let partial = "";
     const collect = (chunk: Buffer): void => {

@@ -2,9 +2,8 @@
 // from goSidecar/health every few seconds; click opens the Health Check.
 import * as vscode from "vscode";
 import { type HealthReport, statusView } from "./health";
+import { HEALTH_METHOD } from "./protocol";
 import type { Sidecar, SidecarState } from "./sidecarClient";
-
-export const HEALTH_METHOD = "goSidecar/health";
 const HEALTH_TIMEOUT_MS = 4000;
 
 export class SidecarStatus implements vscode.Disposable {

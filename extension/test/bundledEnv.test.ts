@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { bundledEnvDir, envPython, findBundledEnv, pipProgressMessage } from "../src/bundledEnv";
+import { bundledEnvDir, envPython, findBundledEnv, isolatedPipEnv, pipProgressMessage } from "../src/bundledEnv";
 
 test("pip's output becomes short progress messages", () => {
   assert.equal(pipProgressMessage("Processing /ext/wheels/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"),
@@ -32,4 +32,9 @@ test("an environment counts as installed only when finished for the same require
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test("the offline install ignores the machine's pip configuration", () => {
+  const env = isolatedPipEnv({ PATH: "/usr/bin", PIP_FIND_LINKS: "/opt/wheels", PIP_INDEX_URL: "https://x" });
+  assert.deepEqual(env, { PATH: "/usr/bin", PIP_CONFIG_FILE: "/dev/null", PYTHONNOUSERSITE: "1" });
 });

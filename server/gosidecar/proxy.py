@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .framing import FrameReader, FrameWriter
 from .gopls_process import GoplsProcess
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 MessageHook = Callable[[Message], Message | None]
 ResponseHook = Callable[[Message, Message], Message | None]
 SidecarDispatch = Callable[[Message], None]
+T = TypeVar("T")
 
 
 class Side(enum.Enum):
@@ -53,6 +54,8 @@ class _GoplsLink:
     state: GoplsState = GoplsState.STARTING
     down_reason: str = "gopls is not running"
     backlog: list[Message] = field(default_factory=list)
+    cut: int = 0
+    """Backlog messages before this index are reflected in the replay's snapshot."""
 
 
 class Proxy:
@@ -61,6 +64,7 @@ class Proxy:
         self._client_writer = client_writer
         self._link = _GoplsLink()
         self._link_lock = threading.RLock()
+        self._client_lock = threading.Lock()
         self._message_hooks: dict[tuple[Side, Kind, str], list[MessageHook]] = {}
         self._response_hooks: dict[tuple[Side, str], list[ResponseHook]] = {}
         self._sidecar_methods: set[str] = set()
@@ -169,12 +173,31 @@ class Proxy:
         thread.start()
         return generation
 
-    def gopls_ready(self, retry: Iterable[Message] = ()) -> None:
-        """Replay is done: resend retried requests, flush the backlog, then pass through."""
+    def freeze_backlog(self, snapshot: Callable[[], T]) -> T:
+        """Take the replay's snapshot of the editor state at a clean cut of the backlog.
+
+        The client's messages are recorded by hooks and queued under one lock, so every
+        message queued before the cut is in the snapshot and none after it is.
+        """
+        with self._client_lock:
+            result = snapshot()
+            with self._link_lock:
+                self._link.cut = len(self._link.backlog)
+        return result
+
+    def gopls_ready(self, retry: Iterable[Message] = (), replayed: Callable[[Message], bool] = lambda m: False) -> None:
+        """Replay is done: resend retried requests, flush the backlog, then pass through.
+
+        Backlogged messages from before the snapshot's cut for which `replayed` is true
+        are dropped: the replay already told the new gopls what they said.
+        """
         with self._link_lock:
-            for message in (*retry, *self._link.backlog):
+            backlog = self._link.backlog
+            pending = [m for i, m in enumerate(backlog) if i >= self._link.cut or not replayed(m)]
+            for message in (*retry, *pending):
                 self._write_gopls_now(message)
             self._link.backlog.clear()
+            self._link.cut = 0
             self._link.state = GoplsState.READY
 
     def gopls_down(self, reason: str, *, restarting: bool) -> None:
@@ -224,7 +247,9 @@ class Proxy:
                     self.tracer.record("client->sidecar", body)
                 # The editor's messages are parsed in full: gopls drops its connection on
                 # invalid JSON, so nothing malformed may reach it.
-                self._route_from_client(Message.parsed(body))
+                message = Message.parsed(body)
+                with self._client_lock:
+                    self._route_from_client(message)
         except Exception:
             logger.exception("client reader failed")
         finally:

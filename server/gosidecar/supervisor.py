@@ -159,6 +159,8 @@ class GoplsSupervisor:
     async def restart(self, reason: RestartReason, rss_bytes: int = 0) -> None:
         if self._restarting is None:
             self._restarting = asyncio.Lock()
+        if self._state.initialize_params is None:
+            return  # nothing to restart before the editor's initialize
         async with self._restarting:
             if reason == "manual":
                 self._policy.reset()
@@ -229,23 +231,22 @@ class GoplsSupervisor:
         except (ConnectionError, RuntimeError, TimeoutError) as error:
             logger.error("replay to the new gopls failed: %s", error)
             return  # the new gopls died too: its exit listener restarts again
-        self._proxy.gopls_ready(self._retry)
+        self._proxy.gopls_ready(self._retry, replayed=_said_by_replay)
         self._retry = []
 
     async def _replay(self) -> None:
         proxy, state = self._proxy, self._state
-        initialize = proxy.request_gopls("initialize", state.replay_initialize_params(), bypass_backlog=True)
+        snapshot = proxy.freeze_backlog(
+            lambda: (state.replay_initialize_params(), state.configuration_change, state.documents.all())
+        )
+        initialize_params, configuration, documents = snapshot
+        initialize = proxy.request_gopls("initialize", initialize_params, bypass_backlog=True)
         await asyncio.wait_for(asyncio.wrap_future(initialize), _INITIALIZE_TIMEOUT_S)
         proxy.notify_gopls("initialized", state.initialized_params, bypass_backlog=True)
-        if state.configuration_change is not None:
-            proxy.notify_gopls("workspace/didChangeConfiguration", state.configuration_change, bypass_backlog=True)
-        for doc in state.documents.all():
-            text_document = {
-                "uri": doc.uri,
-                "languageId": doc.language_id,
-                "version": doc.version,
-                "text": doc.text,
-            }
+        if configuration is not None:
+            proxy.notify_gopls("workspace/didChangeConfiguration", configuration, bypass_backlog=True)
+        for doc in documents:
+            text_document = {"uri": doc.uri, "languageId": doc.language_id, "version": doc.version, "text": doc.text}
             proxy.notify_gopls("textDocument/didOpen", {"textDocument": text_document}, bypass_backlog=True)
 
     def _give_up(self, reason: RestartReason) -> None:
@@ -342,6 +343,22 @@ class GoplsSupervisor:
         if self._gave_up:
             found.append(Problem("error", self._gave_up, self._advice(self._settings().memory.limitMB)))
         return found
+
+
+_REPLAYED_METHODS = frozenset(
+    {
+        "textDocument/didOpen",
+        "textDocument/didChange",
+        "textDocument/didClose",
+        "workspace/didChangeConfiguration",
+        "workspace/didChangeWorkspaceFolders",
+    }
+)
+
+
+def _said_by_replay(message: Message) -> bool:
+    """Notifications whose effect the replay's snapshot already carries."""
+    return message.method in _REPLAYED_METHODS
 
 
 def spike_policy(settings: Settings) -> SpikePolicy:

@@ -39,6 +39,14 @@ def test_text_already_after_the_cursor_is_dropped() -> None:
     assert finalize(cursor_context(text, cursor), "a, b)", finished=True) == "a, b"
 
 
+def test_mid_line_suggestion_must_lead_into_the_rest_of_the_line() -> None:
+    text, cursor = at_marker('\tfmt.Fprintln(os.|Stderr, "report:", err)\n')
+    context = cursor_context(text, cursor)
+    assert finalize(context, 'Stderr, "error: %s", err)', finished=True) == ""
+    text, cursor = at_marker("\tx := compute(|, 2)\n")
+    assert finalize(cursor_context(text, cursor), "1, 2)", finished=True) == "1"
+
+
 def test_block_stops_when_it_leaves_the_block() -> None:
     text, cursor = at_marker(GO)
     context = cursor_context(text, cursor)

@@ -7,11 +7,14 @@ import subprocess
 from pathlib import Path
 
 from gosidecar.completion.prompt import (
+    FimTokens,
     PromptBudget,
     build_prompt_text,
     extra_skeletons,
     go_header,
     go_skeleton,
+    prompt_tokens,
+    split_trailing_word,
 )
 
 GOROOT = Path(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip())
@@ -92,3 +95,32 @@ def test_extra_context_skips_the_current_file_and_is_ordered() -> None:
     ]
     extra = extra_skeletons("file:///b.go", files, 1000)
     assert extra == "// a.go\npackage a\nfunc A()\n\n"
+
+
+class ByteTokenizer:
+    """One token per byte, BOS = 1000: enough to check the layout."""
+
+    def tokenize(self, text: str, add_bos: bool) -> list[int]:
+        return ([1000] if add_bos else []) + list(text.encode())
+
+
+def test_fim_layout_and_prefix_only_layout() -> None:
+    text = "package p\n\nfunc f() {\n\tx := 1\n}\n"
+    cursor = text.index("x :=")
+    prompt = build_prompt_text(text, cursor, "file:///p.go")
+    fim = FimTokens(prefix=1001, suffix=1002, middle=1003)
+    tokens = prompt_tokens(prompt, ByteTokenizer(), fim, 1000)
+    before, after = list(text[:cursor].encode()), list(text[cursor:].encode())
+    assert tokens == [1000, 1001, *before, 1002, *after, 1003]
+    assert prompt_tokens(prompt, ByteTokenizer(), None, 1000) == [1000, *before]
+
+
+def test_over_budget_prompts_keep_bos_and_the_text_nearest_the_cursor() -> None:
+    prompt = build_prompt_text("x" * 500, 500, "file:///p.go")
+    assert prompt_tokens(prompt, ByteTokenizer(), None, 100) == [1000] + [ord("x")] * 99
+
+
+def test_split_trailing_word() -> None:
+    assert split_trailing_word("\tm.mu.Unl") == ("\tm.mu.", "Unl")
+    assert split_trailing_word("f(") == ("f(", "")
+    assert split_trailing_word("word") == ("word", "")

@@ -10,6 +10,7 @@ import pytest
 
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
+from gosidecar.completion.service import CONTEXT_TOKENS
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
@@ -110,8 +111,8 @@ def test_health_reports_the_model(service: CompletionService) -> None:
     assert health["state"] == "ready" and health["loaded"] is True
     assert health["modelQuantization"] == "Q4_K_M"
     assert (health["kvCacheTypeK"], health["kvCacheTypeV"], health["flashAttention"]) == ("q8_0", "q8_0", True)
-    assert health["contextTokens"] == 2048
-    assert health["kvCacheBytes"] == 18 * 2048 * 2 * 256 * 34 // 32
+    assert health["contextTokens"] == CONTEXT_TOKENS
+    assert health["kvCacheBytes"] == 18 * CONTEXT_TOKENS * 2 * 256 * 34 // 32
     assert isinstance(health["requests"], int) and health["requests"] > 0
     assert health["error"] is None
     assert service.problems() == []
@@ -125,7 +126,7 @@ def test_kv_cache_type_change_reloads_and_idle_unloads() -> None:
         service.apply_settings(AiSettings(debounceMs=0, idleUnloadMinutes=0.01, kvCacheType="f16"))
         assert service.health_section()["loaded"] is False
         assert complete_at(service, text, cursor).text == "nlock()"
-        assert service.health_section()["kvCacheBytes"] == 18 * 2048 * 2 * 256 * 2
+        assert service.health_section()["kvCacheBytes"] == 18 * CONTEXT_TOKENS * 2 * 256 * 2
         deadline = time.monotonic() + 10
         while service.health_section()["loaded"] and time.monotonic() < deadline:
             time.sleep(0.1)

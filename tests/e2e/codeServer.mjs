@@ -25,6 +25,7 @@ export class CodeServer {
    */
   constructor(options) {
     Object.assign(this, options);
+    this.gopath = spawnSync("go", ["env", "GOPATH"], { encoding: "utf8" }).stdout.trim();
     this.home = path.join(this.root, "home");
     this.userData = path.join(this.root, "user-data");
     this.extensions = path.join(this.root, "extensions");
@@ -32,6 +33,12 @@ export class CodeServer {
     this.child = undefined;
     for (const dir of [this.home, this.userData, this.extensions]) {
       mkdirSync(dir, { recursive: true });
+    }
+    // VS Code takes the extension host's environment from a login shell, which reads the
+    // (sandbox) home's profile: give it the PATH a developer's profile would set, with go.
+    const profile = `export PATH=${JSON.stringify(process.env.PATH ?? "")}\nexport GOPATH=${JSON.stringify(this.gopath)}\n`;
+    for (const name of [".profile", ".bash_profile", ".zprofile"]) {
+      writeFileSync(path.join(this.home, name), profile);
     }
   }
 
@@ -42,6 +49,8 @@ export class CodeServer {
       XDG_CONFIG_HOME: path.join(this.home, ".config"),
       XDG_DATA_HOME: path.join(this.home, ".local/share"),
       XDG_CACHE_HOME: path.join(this.home, ".cache"),
+      // HOME moves to the sandbox, so Go would look for gopls in the sandbox's ~/go.
+      GOPATH: this.gopath,
       // Every process below code-server inherits this, so cleanup can find stragglers.
       GOSIDECAR_E2E_RUN: this.runId,
     };
@@ -57,8 +66,9 @@ export class CodeServer {
     return target;
   }
 
-  writeUserSettings(settings) {
-    const dir = path.join(this.userData, "User");
+  /** `scope` "User", or "Machine" for machine-scoped settings (code-server is a remote). */
+  writeSettings(scope, settings) {
+    const dir = path.join(this.userData, scope);
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings, null, 2));
   }
@@ -123,6 +133,26 @@ function killGroup(pid, signal) {
   } catch {
     // already gone
   }
+}
+
+/** Pids of this run's processes whose command line contains every one of `words`. */
+export function findRunProcesses(runId, words) {
+  const found = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (environ.includes(`GOSIDECAR_E2E_RUN=${runId}`) && words.every((w) => cmdline.includes(w))) {
+        found.push(Number(entry));
+      }
+    } catch {
+      // gone or not ours to read
+    }
+  }
+  return found;
 }
 
 /** Processes that escaped the group (e.g. a new session) but inherited the run marker. */

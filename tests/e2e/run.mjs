@@ -3,12 +3,12 @@
 // Environment: E2E_NODE, E2E_CODE_SERVER, E2E_PLAYWRIGHT, E2E_VSIX (set by
 // scripts/lib/extension.sh run_e2e); optional GOSIDECAR_E2E_PYTHON for goSidecar.python.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CodeServer } from "./codeServer.mjs";
+import { CodeServer, findRunProcesses } from "./codeServer.mjs";
 import {
   findFrame, ghostText, goTo, lineContaining, openFile, poll, runCommand, SHORT_MS, statusItemText, waitForWorkbench,
 } from "./workbench.mjs";
@@ -41,6 +41,16 @@ async function check(page, name, body) {
     const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
     await page?.screenshot({ path: path.join(OUT, `failed-${slug}.png`) }).catch(() => undefined);
   }
+}
+
+/** With GOSIDECAR_E2E_UPDATE_DOCS=1 a passing run refreshes the README's screenshots. */
+function updateDocs() {
+  const docs = path.join(ROOT, "docs");
+  mkdirSync(docs, { recursive: true });
+  for (const name of ["health-check.png", "ghost-text.png", "hover.png", "status-bar.png"]) {
+    copyFileSync(path.join(OUT, name), path.join(docs, name));
+  }
+  console.log(`updated the screenshots in ${path.relative(ROOT, docs)}/`);
 }
 
 function summarise() {
@@ -88,25 +98,39 @@ async function hoverShowsDocs(page) {
   return text.replace(/\s+/g, " ").slice(0, 80);
 }
 
+const HEALTH_PAGE = "h1:has-text('Go Sidecar Health')";
+
+// The page is re-rendered on Refresh, which replaces its frame: look it up each time.
+async function readHealthPage(page) {
+  return (await findFrame(page, HEALTH_PAGE, SHORT_MS)).locator("body").innerText();
+}
+
 async function healthCheck(page) {
   await page.keyboard.press("Escape");
   await runCommand(page, "Go: Health Check");
-  const frame = await findFrame(page, "h1:has-text('Go Sidecar Health')", SHORT_MS * 2);
-  const text = await poll(page, async () => {
-    const body = await frame.locator("body").innerText();
-    if (/running \(pid \d+\)/.test(body) && /state\s+ready/.test(body)) {
-      return body;
+  const readPage = () => readHealthPage(page);
+  const ready = (body) => /running \(pid \d+\)/.test(body) && /state\s+ready/.test(body);
+  const body = await poll(page, async () => {
+    const shown = await readPage().catch(() => "");
+    if (ready(shown)) {
+      return shown;
     }
-    await frame.locator("button[data-command=refresh]").click().catch(() => undefined);
+    const frame = await findFrame(page, HEALTH_PAGE, SHORT_MS).catch(() => undefined);
+    await frame?.locator("button[data-command=refresh]").click().catch(() => undefined);
     return "";
-  }, AI_READY_MS, 3000);
+  }, AI_READY_MS, 3000) || (await readPage().catch(() => ""));
   await page.screenshot({ path: path.join(OUT, "health-check.png") });
-  const body = text || (await frame.locator("body").innerText());
   const problems = [];
-  if (!/running \(pid \d+\)/.test(body)) {problems.push("gopls not running");}
-  if (!/state\s+ready/.test(body)) {problems.push("AI model not ready");}
-  const kv = /KV cache\s+(\S+?),/.exec(body);
-  if (kv === null) {problems.push("no KV cache type");}
+  if (!/running \(pid \d+\)/.test(body)) {
+    problems.push("gopls not running");
+  }
+  if (!/state\s+ready/.test(body)) {
+    problems.push("AI model not ready");
+  }
+  const kv = /KV cache\s+((?:K )?(?:q8_0|q4_0|f16)(?: \/ V (?:q8_0|q4_0|f16))?)/.exec(body);
+  if (kv === null) {
+    problems.push("no KV cache type");
+  }
   if (problems.length > 0) {
     throw new Error(`${problems.join(", ")}: ${body.replace(/\s+/g, " ").slice(0, 300)}`);
   }
@@ -118,9 +142,14 @@ const PREFIX = 'fmt.Println("total';
 async function ghostTextAppears(page) {
   await openFile(page, "main.go");
   await goTo(page, "18");
+  // Let the editor take the focus back from Go to Line before typing a new line.
+  await page.waitForTimeout(500);
   await page.keyboard.press("End");
   await page.keyboard.press("Enter");
   await page.keyboard.type(PREFIX, { delay: 60 });
+  if (!(await lineContaining(page, PREFIX)).trim().startsWith(PREFIX)) {
+    throw new Error(`typing did not start a new line: "${await lineContaining(page, PREFIX)}"`);
+  }
   const ghost = await poll(page, async () => {
     const shown = await ghostText(page);
     if (!shown.trim()) {
@@ -128,11 +157,13 @@ async function ghostTextAppears(page) {
     }
     return shown.trim() ? shown : "";
   }, GHOST_MS, 3000);
-  await page.screenshot({ path: path.join(OUT, "ghost-text.png") });
   if (!ghost) {
+    await page.screenshot({ path: path.join(OUT, "ghost-text.png") });
     throw new Error("no ghost text appeared");
   }
-  return ghost;
+  await page.waitForTimeout(1000); // let a refreshed suggestion settle before the screenshot
+  await page.screenshot({ path: path.join(OUT, "ghost-text.png") });
+  return (await ghostText(page)) || ghost;
 }
 
 async function tabAccepts(page, ghost) {
@@ -144,10 +175,49 @@ async function tabAccepts(page, ghost) {
   const line = await lineContaining(page, PREFIX);
   await page.screenshot({ path: path.join(OUT, "ghost-text-accepted.png") });
   const firstLine = ghost.split("\n")[0].trim().slice(0, 8);
-  if (!line.includes(PREFIX) || !line.replace(/\s+/g, "").includes(firstLine.replace(/\s+/g, ""))) {
+  if (!line.trim().startsWith(PREFIX) || !line.replace(/\s+/g, "").includes(firstLine.replace(/\s+/g, ""))) {
     throw new Error(`line after Tab is "${line}", ghost text was "${ghost}"`);
   }
   return `line is now: ${line.trim()}`;
+}
+
+async function restartGopls(page) {
+  const pidShown = async () => /running \(pid (\d+)\)/.exec(await readHealthPage(page))?.[1];
+  const before = await pidShown();
+  await openFile(page, "main.go");
+  await runCommand(page, "Go: Restart gopls (Sidecar)");
+  await page.locator(".notification-toast", { hasText: "Restarting gopls" }).first()
+    .waitFor({ state: "detached", timeout: 90_000 }).catch(() => undefined);
+  await runCommand(page, "Go: Health Check");
+  const body = await poll(page, async () => {
+    const shown = await readHealthPage(page).catch(() => "");
+    return /restarts\s+1, last .*manual/.test(shown) ? shown : "";
+  }, 30_000, 2000);
+  await page.screenshot({ path: path.join(OUT, "restart-gopls.png") });
+  const after = /running \(pid (\d+)\)/.exec(body)?.[1];
+  if (!body || after === undefined || after === before) {
+    throw new Error(`no manual restart in the report (gopls pid ${before} → ${after ?? "?"})`);
+  }
+  return `gopls pid ${before} → ${after}, restart logged as manual`;
+}
+
+async function crashIsRestarted(page, runId) {
+  const [pid] = findRunProcesses(runId, ["gosidecar", "serve"]);
+  if (pid === undefined) {
+    throw new Error("no running `gosidecar serve` process to kill");
+  }
+  process.kill(pid, "SIGKILL");
+  const toast = page.locator(".notification-toast", { hasText: "stopped unexpectedly and was restarted" });
+  await toast.first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(OUT, "crash-restarted.png") });
+  const text = await poll(page, async () => {
+    const [next] = findRunProcesses(runId, ["gosidecar", "serve"]);
+    return next !== undefined && next !== pid ? statusItemText(page, /gopls \d/) : "";
+  }, SIDECAR_START_MS, 2000);
+  if (!text) {
+    throw new Error("the sidecar did not come back after the crash");
+  }
+  return `killed pid ${pid}; restarted, status bar: ${text.trim()}`;
 }
 
 async function main() {
@@ -159,19 +229,24 @@ async function main() {
     node: required("E2E_NODE"), entry: required("E2E_CODE_SERVER"), outDir: OUT, runId: randomUUID(),
   });
   const python = process.env.GOSIDECAR_E2E_PYTHON;
-  server.writeUserSettings({
+  server.writeSettings("User", {
     "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "telemetry.telemetryLevel": "off",
     "update.mode": "none", "workbench.tips.enabled": false, "extensions.autoCheckUpdates": false,
     "editor.inlineSuggest.enabled": true, "workbench.colorTheme": "Default Dark Modern",
     "workbench.secondarySideBar.defaultVisibility": "hidden", "workbench.welcomePage.walkthroughs.openOnInstall": false,
-    ...(python ? { "goSidecar.python": python } : {}),
   });
+  // In a remote window VS Code ignores machine-scoped settings from the User file.
+  server.writeSettings("Machine", python ? { "goSidecar.python": python } : {});
   let browser;
   let page;
-  const watchdog = setTimeout(() => {
-    console.error(`e2e: over ${WHOLE_RUN_MS / 60_000} minutes, giving up`);
+  const abort = (why) => {
+    console.error(`e2e: ${why}, stopping code-server`);
     void server.stop().finally(() => process.exit(2));
-  }, WHOLE_RUN_MS);
+  };
+  const watchdog = setTimeout(() => abort(`over ${WHOLE_RUN_MS / 60_000} minutes`), WHOLE_RUN_MS);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => abort(signal));
+  }
   try {
     let installed = false;
     await check(page, "install the .vsix into code-server", () => {
@@ -197,10 +272,13 @@ async function main() {
     });
     await check(page, "status bar shows gopls memory", () => statusBarShowsMemory(page));
     await check(page, "hover shows gopls documentation", () => hoverShowsDocs(page));
-    await check(page, "Go: Health Check shows gopls running and the AI model ready with its KV cache type", () => healthCheck(page));
     let ghost = "";
     await check(page, "typing shows ghost text from the local model", async () => (ghost = await ghostTextAppears(page)));
     await check(page, "Tab accepts the ghost text", () => tabAccepts(page, ghost));
+    // After a completion, so that the report shows the loaded model's KV cache and latency.
+    await check(page, "Go: Health Check shows gopls running and the AI model ready with its KV cache type", () => healthCheck(page));
+    await check(page, "Go: Restart gopls (Sidecar) restarts gopls", () => restartGopls(page));
+    await check(page, "a sidecar crash is restarted with a message", () => crashIsRestarted(page, server.runId));
   } finally {
     clearTimeout(watchdog);
     await browser?.close().catch(() => undefined);
@@ -218,5 +296,9 @@ main()
     results.push({ name: "e2e harness", ok: false, detail: String(error?.stack ?? error), seconds: 0 });
   })
   .finally(() => {
-    process.exit(summarise() ? 0 : 1);
+    const passed = summarise();
+    if (passed && process.env.GOSIDECAR_E2E_UPDATE_DOCS) {
+      updateDocs();
+    }
+    process.exit(passed ? 0 : 1);
   });

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import dataclasses
 import logging
 import os
 import time
@@ -23,7 +24,7 @@ import psutil
 from gosidecar.completion.engine import Engine, Generation, Limits
 from gosidecar.completion.gguf import GgufInfo
 from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError, kv_cache_bytes
-from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens
+from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens, split_trailing_word
 from gosidecar.settings import KvCacheType
 
 log = logging.getLogger(__name__)
@@ -120,8 +121,8 @@ class LocalEngine(Engine):
         is_done: Callable[[str], bool],
     ) -> Generation:
         started = time.perf_counter()
-        tokens = prompt_tokens(prompt, self, self._fim, self._n_ctx - limits.max_tokens - 1)
-        tokens, healed = self._heal(tokens)
+        max_tokens = min(limits.max_tokens, self._n_ctx // 4)
+        tokens, healed = self._healed_prompt(prompt, self._n_ctx - max_tokens - 1)
         reused = self._keep_common_prefix(tokens)
         if not self._evaluate(tokens, is_cancelled):
             return Generation("", False, cancelled=True, prompt_tokens=len(tokens))
@@ -143,7 +144,7 @@ class LocalEngine(Engine):
                 finished = True
                 break
             cancelled = is_cancelled()
-            if cancelled or count >= limits.max_tokens or time.perf_counter() > deadline:
+            if cancelled or count >= max_tokens or time.perf_counter() > deadline:
                 break
             self._llm.eval([token])
         ended = time.perf_counter()
@@ -160,6 +161,18 @@ class LocalEngine(Engine):
 
     def close(self) -> None:
         self._llm.close()
+
+    def _healed_prompt(self, prompt: PromptText, max_tokens: int) -> tuple[list[int], bytes]:
+        """The prompt's tokens without its half-typed end, and the text of that end.
+
+        In a FIM prompt the cursor is not at the end, so the half-typed word is taken off
+        the text instead of the tokens.
+        """
+        if self._fim is not None:
+            head, fragment = split_trailing_word(prompt.prefix)
+            healed_prompt = dataclasses.replace(prompt, prefix=head)
+            return prompt_tokens(healed_prompt, self, self._fim, max_tokens), fragment.encode()
+        return self._heal(prompt_tokens(prompt, self, None, max_tokens))
 
     def _heal(self, tokens: list[int]) -> tuple[list[int], bytes]:
         """Token healing: drop the prompt's half-typed word and make the output start with it.

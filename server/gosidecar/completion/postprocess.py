@@ -14,6 +14,9 @@ from dataclasses import dataclass
 MAX_BLOCK_LINES = 8
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(_OPENERS.values())
+# What may follow the cursor on a line that still takes a suggestion: closing brackets and
+# quotes, separators, and the `{` of `if f(|) {`.
+_CLOSING_CHARACTERS = ")]}{\"'`;,: "
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,19 @@ def _block_lines(context: CursorContext, generated: str, finished: bool) -> list
 
 
 def _without_line_suffix(text: str, line_suffix: str) -> str:
-    """Drop the end of `text` that the rest of the line already holds, e.g. a `)`."""
+    """Drop the end of `text` that the rest of the line already holds, e.g. a `)`.
+
+    When the rest of the line is more than closing characters, the suggestion is only
+    usable if it leads into that text; otherwise inserting it would garble the line.
+    """
     existing = line_suffix.strip()
+    if existing and text.endswith(existing):
+        return text[: -len(existing)].rstrip()
+    if existing.strip(_CLOSING_CHARACTERS):
+        return ""
     for size in range(min(len(existing), len(text)), 0, -1):
         if text.endswith(existing[:size]):
-            return text[:-size].rstrip() if size == len(existing) else text[:-size]
+            return text[:-size]
     return text
 
 

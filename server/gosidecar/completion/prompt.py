@@ -19,7 +19,7 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class PromptBudget:
-    window_tokens: int = 1024
+    window_tokens: int = 2048
     """Most tokens of the current file before the cursor."""
     header_tokens: int = 192
     """Most tokens of the package clause and imports, shown when the window starts later."""
@@ -29,7 +29,7 @@ class PromptBudget:
     """Most tokens after the cursor (FIM models only)."""
     chars_per_token: float = 3.0
     """A low estimate for Go source, so the character budgets rarely overshoot."""
-    anchor_steps: int = 4
+    anchor_steps: int = 2
     """The window start moves in steps of window/anchor_steps."""
 
     def chars(self, tokens: int) -> int:
@@ -123,14 +123,13 @@ def go_header(text: str, max_chars: int) -> str:
         elif line.strip() and not line.startswith("//"):
             break
     header = "\n".join(kept)
-    return header if len(header) <= max_chars else header[: header.rfind("\n", 0, max_chars)]
-
-
-_DECLARATION = re.compile(r"^(func|type|var|const)\s")
+    if len(header) <= max_chars:
+        return header
+    return header[: max(header.rfind("\n", 0, max_chars), 0)]
 
 
 def extra_skeletons(uri: str, extra_context: Sequence[tuple[str, str]], max_chars: int) -> str:
-    """Top-level declarations of the other open Go files, most useful first and stable."""
+    """Declarations of the other open Go files, sorted by URI so the prompt head is stable."""
     parts: list[str] = []
     used = 0
     for other_uri, other_text in sorted(extra_context):
@@ -163,6 +162,22 @@ def go_skeleton(text: str) -> str:
         elif line.startswith("func "):
             lines.append(line.rstrip().removesuffix("{").rstrip())
     return "\n".join(lines)
+
+
+_TRAILING_WORD = re.compile(r"\w+$")
+
+
+def split_trailing_word(text: str) -> tuple[str, str]:
+    """`text` without its half-typed last word, and that word ("m.mu.Unl" -> "m.mu.", "Unl").
+
+    Servers that cannot heal tokens get the prompt without the fragment; the suggestion
+    must then start with it.
+    """
+    match = _TRAILING_WORD.search(text[-64:])
+    if match is None or len(match.group()) == len(text):
+        return text, ""
+    fragment = match.group()
+    return text[: -len(fragment)], fragment
 
 
 def prompt_tokens(prompt: PromptText, tokenizer: Tokenizer, fim: FimTokens | None, max_tokens: int) -> list[int]:

@@ -4,7 +4,8 @@
 (the server builds the FIM prompt with the model's own tokens); anything else is treated
 as an OpenAI-compatible server (`/v1/completions` is added to a bare host URL) and gets
 the same anchored prefix prompt as the local model, so the server's prompt cache is
-reused the same way. Responses are streamed and read token by token, so cancellation
+reused the same way. Servers do not heal tokens, so a half-typed word is left out of
+the prompt and the suggestion must start with it. Responses are streamed and read token by token, so cancellation
 closes the connection within a token and the server stops generating.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gosidecar.completion.engine import Engine, EngineError, Generation, Limits
-from gosidecar.completion.prompt import PromptText
+from gosidecar.completion.prompt import PromptText, split_trailing_word
 
 # Connecting, and the longest wait for the next streamed token (a cold prompt on a busy server).
 _READ_TIMEOUT_S = 30.0
@@ -56,29 +57,34 @@ class RemoteEngine(Engine):
         is_done: Callable[[str], bool],
     ) -> Generation:
         started = time.perf_counter()
-        deadline = started + limits.time_budget_s
-        text = ""
+        head, fragment = split_trailing_word(prompt.header + prompt.prefix)
+        raw = text = ""
         finished = cancelled = False
         timings: dict[str, Any] = {}
         first_token_at = 0.0
         count = 0
-        with self._open(self._body(prompt, limits)) as response:
+        with self._open(self._body(prompt, head, limits)) as response:
             for chunk in _read_stream(response, self.infill):
                 timings = chunk.timings or timings
                 if chunk.text and not first_token_at:
-                    first_token_at = time.perf_counter()
-                text += chunk.text
+                    first_token_at = time.perf_counter()  # the budget counts from here, as locally
+                raw += chunk.text
                 count += 1 if chunk.text else 0
+                if not _agrees(raw, fragment):
+                    finished, raw = True, ""
+                    break
+                text = raw[len(fragment) :]
                 if chunk.stopped or is_done(text):
                     finished = True
                     break
                 cancelled = is_cancelled()
-                if cancelled or time.perf_counter() > deadline:
+                out_of_time = first_token_at and time.perf_counter() > first_token_at + limits.time_budget_s
+                if cancelled or out_of_time:
                     break
         ended = time.perf_counter()
         first_token_at = first_token_at or ended
         return Generation(
-            text=text,
+            text=text if raw.startswith(fragment) else "",
             finished=finished,
             cancelled=cancelled,
             prompt_tokens=int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0)),
@@ -91,20 +97,21 @@ class RemoteEngine(Engine):
     def close(self) -> None:
         """Nothing held between requests."""
 
-    def _body(self, prompt: PromptText, limits: Limits) -> dict[str, Any]:
+    def _body(self, prompt: PromptText, head: str, limits: Limits) -> dict[str, Any]:
+        """The request; `head` is the header and prefix without the half-typed word."""
         common: dict[str, Any] = {"temperature": 0.0, "stream": True}
         if self.infill:
             extra = [{"filename": "open files", "text": prompt.extra}] if prompt.extra else []
             return {
                 **common,
-                "input_prefix": prompt.header + prompt.prefix,
+                "input_prefix": head,
                 "input_suffix": prompt.suffix,
                 "input_extra": extra,
                 "n_predict": limits.max_tokens,
                 "cache_prompt": True,
                 "t_max_predict_ms": int(limits.time_budget_s * 1000),
             }
-        return {**common, "prompt": prompt.context, "max_tokens": limits.max_tokens}
+        return {**common, "prompt": prompt.extra + head, "max_tokens": limits.max_tokens}
 
     def _open(self, body: dict[str, Any]) -> HTTPResponse:
         request = urllib.request.Request(
@@ -123,6 +130,11 @@ class RemoteEngine(Engine):
                 f'goSidecar.ai.backend to "local"'
             ) from error
         return response
+
+
+def _agrees(output: str, fragment: str) -> bool:
+    """Whether the output so far can still start with the half-typed word."""
+    return output.startswith(fragment) or fragment.startswith(output)
 
 
 def _read_stream(response: HTTPResponse, infill: bool) -> Iterator[_Chunk]:

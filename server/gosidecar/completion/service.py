@@ -40,7 +40,7 @@ from gosidecar.settings import AiSettings
 
 log = logging.getLogger(__name__)
 
-CONTEXT_TOKENS = 2048
+CONTEXT_TOKENS = 3072
 """n_ctx: the prompt budget plus the longest suggestion, with room to spare."""
 _NICENESS_VARIABLE = "GOSIDECAR_AI_NICENESS"
 _DEFAULT_NICENESS = 10
@@ -171,8 +171,9 @@ class CompletionService:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._error)
             suggestion = "" if generation.cancelled else finalize(context, generation.text, generation.finished)
             if not generation.cancelled:
-                self._cache.put(key, line_prefix, suggestion)
                 self._record(generation)
+            if suggestion or generation.finished:  # a cut-short nothing may do better next time
+                self._cache.put(key, line_prefix, suggestion)
             return _result(suggestion, generation)
         finally:
             self._release(request.uri, superseded)
