@@ -64,11 +64,28 @@ def answer(msg):
 
 def leave_state_behind():
     """What a real gopls leaves at the client: a progress bar, diagnostics, a registration."""
-    send({"jsonrpc": "2.0", "method": "$/progress", "params": {"token": "load-1", "value": {"kind": "begin", "title": "Loading"}}})
-    diagnostic = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}, "message": "stale"}
-    send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": {"uri": "file:///closed.go", "diagnostics": [diagnostic]}})
+    send(
+        {
+            "jsonrpc": "2.0",
+            "method": "$/progress",
+            "params": {"token": "load-1", "value": {"kind": "begin", "title": "Loading"}},
+        }
+    )
+    diagnostic = {
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}},
+        "message": "stale",
+    }
+    send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/publishDiagnostics",
+            "params": {"uri": "file:///closed.go", "diagnostics": [diagnostic]},
+        }
+    )
     registration = {"id": "fmt-1", "method": "textDocument/formatting", "registerOptions": {}}
-    send({"jsonrpc": "2.0", "id": 77, "method": "client/registerCapability", "params": {"registrations": [registration]}})
+    send(
+        {"jsonrpc": "2.0", "id": 77, "method": "client/registerCapability", "params": {"registrations": [registration]}}
+    )
 
 
 def hangs(msg):
@@ -83,6 +100,15 @@ def main():
     while (body := read()) is not None:
         msg = json.loads(body)
         method = msg.get("method")
+        if method == "fake/showError":
+            send(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "window/showMessage",
+                    "params": {"type": 1, "message": "Error loading workspace folders"},
+                }
+            )
+            continue
         if method == "fake/leaveState":
             leave_state_behind()
             continue

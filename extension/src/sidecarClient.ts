@@ -203,7 +203,8 @@ export class Sidecar implements vscode.Disposable {
         { scheme: "file", language },
         { scheme: "untitled", language },
       ]),
-      initializationOptions: this.settings(),
+      // A function, so that a restart after a crash sends the settings of that moment.
+      initializationOptions: () => this.settings(),
       outputChannel: this.log,
       initializationFailedHandler: (error) => {
         this.log.error(`the sidecar failed to initialize: ${String(error)}`);

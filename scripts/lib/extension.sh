@@ -145,6 +145,11 @@ ensure_e2e_env() {
 run_e2e() {
   ensure_e2e_env
   build_vsix
+  run_e2e_prepared
+}
+
+# The end-to-end test alone, for a machine where ensure_e2e_env and build_vsix have run.
+run_e2e_prepared() {
   log "end-to-end test in code-server $CODE_SERVER_VERSION (a few minutes)"
   E2E_NODE="$NODE24_BIN/node" E2E_CODE_SERVER="$CODE_SERVER_BIN" \
     E2E_PLAYWRIGHT="$E2E_DIR/pw/node_modules/playwright-core" E2E_VSIX="$(vsix_path)" \

@@ -8,11 +8,13 @@ import threading
 from lsprotocol import types
 
 from .completion import CompletionRequest, CompletionService
-from .documents import DocumentStore
+from .documents import DocumentStore, offset_at, position_at
 
 # Other open files give the model names and types it cannot see in the current file;
 # a couple of them is what fits the token budget.
 _EXTRA_CONTEXT_FILES = 2
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+_QUOTES = "\"'`"
 
 
 async def complete_inline(
@@ -23,9 +25,8 @@ async def complete_inline(
     if doc is None:
         return None
     others = [(d.uri, d.text) for d in documents.all() if d.uri != uri and d.language_id == doc.language_id]
-    request = CompletionRequest(
-        uri, doc.text, params.position.line, params.position.character, others[:_EXTRA_CONTEXT_FILES]
-    )
+    position = params.position
+    request = CompletionRequest(uri, doc.text, position.line, position.character, others[:_EXTRA_CONTEXT_FILES])
     cancel = threading.Event()
     loop = asyncio.get_running_loop()
     try:
@@ -35,5 +36,55 @@ async def complete_inline(
         raise
     if not result.text:
         return types.InlineCompletionList(items=[])
-    here = types.Range(params.position, params.position)
-    return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=result.text, range=here)])
+    return types.InlineCompletionList(items=[_item(doc.text, position, result.text)])
+
+
+def _item(text: str, position: types.Position, suggestion: str) -> types.InlineCompletionItem:
+    cursor = offset_at(text, {"line": position.line, "character": position.character})
+    line_start = text.rfind("\n", 0, cursor) + 1
+    line_end = text.find("\n", cursor)
+    line_end = len(text) if line_end < 0 else line_end
+    insert, replaces_suffix = merge_with_line_suffix(text[line_start:cursor], suggestion, text[cursor:line_end])
+    end = types.Position(*position_at(text, line_end)) if replaces_suffix else position
+    return types.InlineCompletionItem(insert_text=insert, range=types.Range(position, end))
+
+
+def merge_with_line_suffix(prefix: str, suggestion: str, suffix: str) -> tuple[str, bool]:
+    """The text to insert and whether it replaces the rest of the line.
+
+    Editors auto-close brackets and quotes: typing `fmt.Println("total` leaves `")` after
+    the cursor. A suggestion that closes them itself (`:", total)`) must replace those
+    characters, or the line ends up with them twice. The rest of the line is kept where
+    it still closes something the prefix and suggestion leave open.
+    """
+    if "\n" in suggestion or not suffix.strip() or suffix.strip(")]}\"'` "):
+        return suggestion, False
+    expected = _unclosed(prefix + suggestion)
+    kept = []
+    for char in suffix:
+        if expected and char == expected[-1]:
+            kept.append(char)
+            expected.pop()
+    return suggestion + "".join(kept), True
+
+
+def _unclosed(line: str) -> list[str]:
+    """The closing characters a Go line still needs, innermost last."""
+    expected: list[str] = []
+    index = 0
+    while index < len(line):
+        char = line[index]
+        in_string = bool(expected) and expected[-1] in _QUOTES
+        if in_string:
+            if char == "\\" and expected[-1] != "`":
+                index += 1
+            elif char == expected[-1]:
+                expected.pop()
+        elif char in _QUOTES:
+            expected.append(char)
+        elif char in _CLOSERS:
+            expected.append(_CLOSERS[char])
+        elif expected and char == expected[-1]:
+            expected.pop()
+        index += 1
+    return expected

@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .inline_completion import complete_inline
-from .message import ErrorCode, Message, error_response
+from .message import ErrorCode, Kind, Message, error_response
 
 if TYPE_CHECKING:
     from .sidecar import Sidecar
@@ -53,8 +53,11 @@ class SidecarServer(LanguageServer):
         self.loop.call_soon_threadsafe(self._handle, message)
 
     def _handle(self, message: Message) -> None:
+        obj = message.obj
+        if message.kind is Kind.REQUEST and "params" not in obj:
+            obj = {**obj, "params": None}  # optional in JSON-RPC, required by pygls's types
         try:
-            self.protocol.handle_message(self.protocol.structure_message(message.obj))
+            self.protocol.handle_message(self.protocol.structure_message(obj))
         except JsonRpcException as error:
             self.sidecar.proxy.send_to_client(error_response(message.id, error.code, error.message))
         except Exception as error:  # a bug in a handler must not take the proxy down

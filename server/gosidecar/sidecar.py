@@ -43,6 +43,9 @@ class Sidecar:
         # state records it for replay.
         self.file_events = FileEventService(gopls_sender(self.proxy), self.settings.fileEvents, [])
         attach_file_events(self.proxy, self.file_events)
+        # Our settings travel in initializationOptions, which gopls would read as its own
+        # (and reject): they are taken out before the state records `initialize` for replay.
+        self.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._take_sidecar_options)
         self.state = EditorState(self.documents)
         self.state.attach(self.proxy)
         self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop)
@@ -68,9 +71,16 @@ class Sidecar:
 
     # ----- lifecycle hooks ------------------------------------------------------------
 
-    def _on_initialize(self, message: Message) -> Message | None:
+    def _take_sidecar_options(self, message: Message) -> Message:
         params = message.params if isinstance(message.params, dict) else {}
         self.settings = parse_settings(params.get("initializationOptions"))
+        if "initializationOptions" not in params:
+            return message
+        without = {key: value for key, value in params.items() if key != "initializationOptions"}
+        return Message.from_obj({**message.obj, "params": without})
+
+    def _on_initialize(self, message: Message) -> Message | None:
+        params = message.params if isinstance(message.params, dict) else {}
         self.file_events.apply_settings(self.settings.fileEvents)
         self.completion.apply_settings(self.settings.ai)
         window = (params.get("capabilities") or {}).get("window") or {}

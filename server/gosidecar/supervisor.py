@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from . import memory_limit
 from .editor_state import EditorState
 from .gopls_process import GoplsNotFoundError, GoplsProcess, find_gopls, gopls_version
 from .memory_watchdog import DEFAULT_SPIKE_POLICY, RssWatchdog, SpikePolicy, Trip
-from .message import ErrorCode, Message, error_response
+from .message import ErrorCode, Kind, Message, error_response
 from .problems import Problem
-from .proxy import Proxy
+from .proxy import Proxy, Side
 from .restart_policy import RestartPolicy
 from .settings import Settings
 
@@ -105,7 +106,9 @@ class GoplsSupervisor:
         self.version = ""
         self.restart_log: list[RestartRecord] = []
         self.restart_listeners: list[Callable[[], None]] = []
+        self._gopls_errors: deque[str] = deque(maxlen=3)
         proxy.on_gopls_exit(self._on_gopls_exit)
+        proxy.intercept(Side.GOPLS, Kind.NOTIFICATION, "window/showMessage", self._note_gopls_error)
 
     # ----- first start ------------------------------------------------------------------
 
@@ -192,7 +195,15 @@ class GoplsSupervisor:
         self._proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
         self.request_restart(reason, rss)
 
+    def _note_gopls_error(self, message: Message) -> Message:
+        """gopls's own error pop-ups (a workspace that will not load) become health problems."""
+        params = message.params if isinstance(message.params, dict) else {}
+        if params.get("type") == _MESSAGE_TYPE_ERROR and isinstance(params.get("message"), str):
+            self._gopls_errors.append(params["message"])
+        return message
+
     def _settle_old_gopls(self, reason: RestartReason) -> None:
+        self._gopls_errors.clear()
         proxy = self._proxy
         proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
         self._retired_generation = proxy.generation  # its exit is ours, not a crash
@@ -342,6 +353,8 @@ class GoplsSupervisor:
             )
         if self._gave_up:
             found.append(Problem("error", self._gave_up, self._advice(self._settings().memory.limitMB)))
+        for text in self._gopls_errors:
+            found.append(Problem("error", f"gopls: {text}", _gopls_error_fix(text)))
         return found
 
 
@@ -367,6 +380,15 @@ def spike_policy(settings: Settings) -> SpikePolicy:
     if floor_mb <= 0:
         return dataclasses.replace(DEFAULT_SPIKE_POLICY, enabled=False)
     return dataclasses.replace(DEFAULT_SPIKE_POLICY, floor_bytes=int(floor_mb) * _MIB)
+
+
+def _gopls_error_fix(text: str) -> str:
+    if "load" in text.lower():
+        return (
+            "Check that `go` is on the PATH the editor was started with and that `go list ./...` "
+            "works in the workspace, then run Go: Restart gopls (Sidecar)."
+        )
+    return "See Go: Show Sidecar Log for gopls's details; fix the cause, then run Go: Restart gopls (Sidecar)."
 
 
 def _now() -> str:

@@ -124,3 +124,18 @@ def test_missing_gopls_is_a_clear_error_and_the_sidecar_stays_up(tmp_path: Path)
         assert "gopls.path" in report["problems"][0]["fix"]
     finally:
         client.shutdown()
+
+
+def test_gopls_error_messages_become_health_problems(fake: FakeSession) -> None:
+    fake.client.notify("fake/showError")
+    shown = fake.client.wait_for_notification("window/showMessage")
+    assert shown["message"] == "Error loading workspace folders"  # the editor still sees it
+    report = fake.client.request("goSidecar/health")
+    assert report["ok"] is False
+    assert report["problems"][0]["message"] == "gopls: Error loading workspace folders"
+    assert "go list" in report["problems"][0]["fix"]
+
+
+def test_sidecar_settings_do_not_reach_gopls(fake: FakeSession) -> None:
+    initialize = json.loads(fake.wait_received(lambda b: '"initialize"' in b))
+    assert "initializationOptions" not in initialize["params"]

@@ -1,7 +1,8 @@
 // End-to-end test of the .vsix in a real VS Code: code-server driven by headless
 // Chromium. Each check reports on its own; screenshots go to test-output/e2e/.
 // Environment: E2E_NODE, E2E_CODE_SERVER, E2E_PLAYWRIGHT, E2E_VSIX (set by
-// scripts/lib/extension.sh run_e2e); optional GOSIDECAR_E2E_PYTHON for goSidecar.python.
+// scripts/lib/extension.sh run_e2e); optional GOSIDECAR_E2E_PYTHON for goSidecar.python,
+// GOSIDECAR_E2E_UPDATE_DOCS=1 to copy the screenshots into docs/ after a passing run.
 import { randomUUID } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -201,7 +202,26 @@ async function restartGopls(page) {
   return `gopls pid ${before} → ${after}, restart logged as manual`;
 }
 
-async function crashIsRestarted(page, runId) {
+async function toggleAiOff(page, runId) {
+  const sidecarPids = () => findRunProcesses(runId, ["gosidecar", "serve"]).join(",");
+  const before = sidecarPids();
+  await openFile(page, "main.go");
+  await runCommand(page, "Go: Toggle AI Completions");
+  // The setting reaches the sidecar as workspace/didChangeConfiguration; the status bar
+  // shows what the sidecar's next health report says.
+  const text = await poll(page, () => statusItemText(page, /AI off/), 30_000, 1000);
+  await page.locator(".statusbar").screenshot({ path: path.join(OUT, "status-bar-ai-off.png") });
+  if (!text) {
+    throw new Error(`status bar still shows "${await statusItemText(page, /gopls|Go Sidecar/)}"`);
+  }
+  if (sidecarPids() !== before) {
+    throw new Error(`the sidecar was restarted (pid ${before} → ${sidecarPids()})`);
+  }
+  return `${text.trim()}, same sidecar pid ${before}`;
+}
+
+/** `expectAi`: what the status must show after the restart, e.g. "AI off" when toggled. */
+async function crashIsRestarted(page, runId, expectAi) {
   const [pid] = findRunProcesses(runId, ["gosidecar", "serve"]);
   if (pid === undefined) {
     throw new Error("no running `gosidecar serve` process to kill");
@@ -217,7 +237,27 @@ async function crashIsRestarted(page, runId) {
   if (!text) {
     throw new Error("the sidecar did not come back after the crash");
   }
-  return `killed pid ${pid}; restarted, status bar: ${text.trim()}`;
+  // The restarted sidecar gets the settings of now, not those of the first start.
+  const settled = expectAi === undefined ? text : await poll(page, () => statusItemText(page, expectAi), 15_000, 1000);
+  if (!settled) {
+    throw new Error(`after the restart the status bar shows "${text.trim()}", not ${expectAi}`);
+  }
+  return `killed pid ${pid}; restarted, status bar: ${settled.trim()}`;
+}
+
+/** Brackets and quotes pair up: no `")` left over from the editor's auto-closing. */
+function balanced(line) {
+  const quotes = (line.match(/"/g) ?? []).length;
+  const count = (c) => line.split(c).length - 1;
+  return quotes % 2 === 0 && count("(") === count(")") && count("{") === count("}");
+}
+
+async function acceptedLineIsWellFormed(page) {
+  const line = (await lineContaining(page, PREFIX)).trim();
+  if (!balanced(line)) {
+    throw new Error(`"${line}": the suggestion repeats the auto-closed suffix; the inline completion's range must cover it`);
+  }
+  return line;
 }
 
 async function main() {
@@ -241,7 +281,10 @@ async function main() {
   let page;
   const abort = (why) => {
     console.error(`e2e: ${why}, stopping code-server`);
-    void server.stop().finally(() => process.exit(2));
+    void server.stop().finally(() => {
+      rmSync(server.root, { recursive: true, force: true });
+      process.exit(2);
+    });
   };
   const watchdog = setTimeout(() => abort(`over ${WHOLE_RUN_MS / 60_000} minutes`), WHOLE_RUN_MS);
   for (const signal of ["SIGINT", "SIGTERM"]) {
@@ -275,10 +318,14 @@ async function main() {
     let ghost = "";
     await check(page, "typing shows ghost text from the local model", async () => (ghost = await ghostTextAppears(page)));
     await check(page, "Tab accepts the ghost text", () => tabAccepts(page, ghost));
+    await check(page, "the accepted line is well-formed (auto-closed brackets not repeated)", () => acceptedLineIsWellFormed(page));
     // After a completion, so that the report shows the loaded model's KV cache and latency.
     await check(page, "Go: Health Check shows gopls running and the AI model ready with its KV cache type", () => healthCheck(page));
     await check(page, "Go: Restart gopls (Sidecar) restarts gopls", () => restartGopls(page));
-    await check(page, "a sidecar crash is restarted with a message", () => crashIsRestarted(page, server.runId));
+    await check(page, "Go: Toggle AI Completions turns AI off without a restart", () => toggleAiOff(page, server.runId));
+    const aiOff = results.at(-1)?.ok ? /AI off/ : undefined;
+    await check(page, "a sidecar crash is restarted with a message and the current settings",
+      () => crashIsRestarted(page, server.runId, aiOff));
   } finally {
     clearTimeout(watchdog);
     await browser?.close().catch(() => undefined);

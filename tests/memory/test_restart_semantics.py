@@ -72,7 +72,9 @@ def test_editor_edits_around_a_crash_reach_the_new_gopls(tmp_path: Path) -> None
         for version in (2, 3):  # races the crash: may reach the old gopls, the backlog or the new one
             end = {"line": version - 1, "character": 0}
             edit = {"range": {"start": end, "end": end}, "text": f"var x{version} = 1\n"}
-            client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [edit]})
+            client.notify(
+                "textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [edit]}
+            )
         client.wait_for_notification("window/showMessage", lambda p: "restarted gopls" in p["message"])
         client.request("fake/echo", {}, timeout=20)
     finally:
