@@ -13,7 +13,8 @@ middle, asked in file order; a suggestion is scored against the real rest of the
 - baseline (issue 5): the raw model with the last 1,500 tokens before the cursor as a new
   prompt for every request;
 - llama.cpp's `llama-server` (built by scripts/lib/llama_server.sh) given the same prompts
-  as the sidecar, prefix-only, with `cache_prompt`, when the binary is there.
+  as the sidecar, prefix-only, with `cache_prompt`, when the binary is there; the two are
+  interleaved case by case so that both see the same load on a shared machine.
 
 The sidecar lowers its inference thread's priority so gopls keeps the CPU; on a shared
 benchmark machine that would measure the neighbours, so the bench runs it at the
@@ -270,28 +271,45 @@ def start_llama_server(binary: Path, kv_type: str) -> tuple[subprocess.Popen[byt
     raise RuntimeError("llama-server did not become healthy in 60 s")
 
 
+def server_completion(url: str, prompt: str) -> str:
+    body = {"prompt": prompt, "n_predict": MAX_TOKENS, "temperature": 0.0, "cache_prompt": True, "stop": ["\n"]}
+    request = urllib.request.Request(
+        f"{url}/completion", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=300) as response:
+        content: str = json.loads(response.read())["content"]
+    return content.rstrip()
+
+
 def llama_server_run(binary: Path) -> dict[str, Any]:
-    """The sidecar's own prompts (prefix-only, anchored) sent to llama-server's /completion."""
+    """The sidecar and llama-server, interleaved case by case so both see the same machine.
+
+    The server gets the sidecar's own prompt text (prefix-only, anchored) at its native
+    /completion with `cache_prompt`, q8_0 KV, flash attention, the same threads.
+    """
     text = SOURCE.read_text()
     cases = half_typed_cases(text)
     process, url = start_llama_server(binary, "q8_0")
-    answers, latencies = [], []
+    service = CompletionService(AiSettings(debounceMs=0, maxTokens=MAX_TOKENS))
+    sidecar: tuple[list[str], list[float]] = ([], [])
+    server: tuple[list[str], list[float]] = ([], [])
     try:
         for case in cases:
-            prompt = build_prompt_text(case.document, case.cursor, SOURCE.as_uri()).context
-            body = {"prompt": prompt, "n_predict": MAX_TOKENS, "temperature": 0.0, "cache_prompt": True, "stop": ["\n"]}
-            request = urllib.request.Request(
-                f"{url}/completion", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-            )
+            result = service.complete(request_for(case.document, case.cursor, SOURCE.as_uri(), []), threading.Event())
+            sidecar[0].append(result.text)
+            sidecar[1].append(result.latency_ms)
             started = time.perf_counter()
-            with urllib.request.urlopen(request, timeout=120) as response:
-                content = json.loads(response.read())["content"]
-            latencies.append((time.perf_counter() - started) * 1000)
-            answers.append(content.rstrip())
+            server[0].append(server_completion(url, build_prompt_text(case.document, case.cursor, "").context))
+            server[1].append((time.perf_counter() - started) * 1000)
     finally:
+        service.close()
         process.terminate()
         process.wait(timeout=10)
-    return scores(cases, answers, latencies)
+    # The first sidecar request includes loading the model; the server loaded before.
+    return {
+        "sidecar": scores(cases[1:], sidecar[0][1:], sidecar[1][1:]),
+        "server": scores(cases[1:], server[0][1:], server[1][1:]),
+    }
 
 
 # ---------------------------------------------------------------- report
@@ -300,17 +318,18 @@ def llama_server_run(binary: Path) -> dict[str, Any]:
 def main() -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
+    binary = Path(os.environ.get("LLAMA_SERVER", SERVER_BINARY))
+    available = binary.is_file() and shutil.which(str(binary))
     figures: dict[str, Any] = {
         "source": str(SOURCE.relative_to(GOROOT)),
         "cpus": os.cpu_count(),
         "loadAverageAtStart": round(load_before, 2),
+        "llamaServer": in_fresh_process(llama_server_run, binary) if available else None,
+        "typing": in_fresh_process(typing_run),
         "kvTypes": {kv: in_fresh_process(accuracy_run, kv, False) for kv in KV_TYPES},
+        "q8_0WithOpenFile": in_fresh_process(accuracy_run, "q8_0", True),
+        "baseline": in_fresh_process(baseline_run),
     }
-    figures["q8_0WithOpenFile"] = in_fresh_process(accuracy_run, "q8_0", True)
-    figures["typing"] = in_fresh_process(typing_run)
-    figures["baseline"] = in_fresh_process(baseline_run)
-    binary = Path(os.environ.get("LLAMA_SERVER", SERVER_BINARY))
-    figures["llamaServer"] = llama_server_run(binary) if binary.is_file() and shutil.which(str(binary)) else None
     figures["seconds"] = round(time.perf_counter() - started)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(figures, indent=2))
@@ -359,10 +378,14 @@ def render(figures: dict[str, Any]) -> str:
         f"{baseline['similarity']:.3f} | {baseline['p50Ms']} ms | {baseline['p95Ms']} ms |"
     )
     if server is not None:
-        lines.append(
-            f"| llama-server (C++), same prompts, q8_0 | | | {server['exact']}/{server['cases']} | "
-            f"{server['similarity']:.3f} | {server['p50Ms']} ms | {server['p95Ms']} ms |"
-        )
+        for run, pair in (
+            ("sidecar, q8_0 KV, interleaved", server["sidecar"]),
+            ("llama-server (C++), same prompts, q8_0, interleaved", server["server"]),
+        ):
+            lines.append(
+                f"| {run} | | | {pair['exact']}/{pair['cases']} | {pair['similarity']:.3f} "
+                f"| {pair['p50Ms']} ms | {pair['p95Ms']} ms |"
+            )
     q8, f16 = kv["q8_0"], kv["f16"]
     lines += [
         "",
@@ -372,7 +395,8 @@ def render(figures: dict[str, Any]) -> str:
     ]
     if server is not None:
         lines.append(
-            f"- sidecar / llama-server p50 on the same prompts: {q8['p50Ms'] / max(server['p50Ms'], 1):.2f}× "
+            f"- sidecar / llama-server p50 on the same prompts, interleaved (cases 2-{CASES}): "
+            f"{server['sidecar']['p50Ms'] / max(server['server']['p50Ms'], 1):.2f}× "
             f"(target ≤ 1.10×)"
         )
     else:
