@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,13 @@ def health_command(workspace: Path, timeout: float) -> dict[str, Any]:
     client = LspClient([sys.executable, "-m", "gosidecar", "serve"], cwd=str(workspace))
     try:
         client.initialize(path_to_uri(workspace))
+        deadline = time.monotonic() + timeout
         # gopls answers workspace/symbol only once the workspace is loaded.
         client.request("workspace/symbol", {"query": ""}, timeout=timeout)
         report: dict[str, Any] = client.request("goSidecar/health", None, timeout=timeout)
+        while report["ai"].get("state") == "loading" and time.monotonic() < deadline:
+            time.sleep(0.2)  # the model loads in the background from the start
+            report = client.request("goSidecar/health", None, timeout=timeout)
     finally:
         client.shutdown()
     return report

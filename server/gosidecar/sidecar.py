@@ -66,6 +66,7 @@ class Sidecar:
         proxy.intercept_response(
             Side.CLIENT, "workspace/configuration", self.supervisor.merge_memory_limit_into_configuration
         )
+        proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "initialized", self._on_initialized)
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "shutdown", self._on_shutdown)
         proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "exit", self._on_exit)
 
@@ -105,6 +106,11 @@ class Sidecar:
         server_info = gopls_result.get("serverInfo") or {"name": "gosidecar", "version": __version__}
         return {**gopls_result, "capabilities": capabilities, "serverInfo": server_info}
 
+    def _on_initialized(self, message: Message) -> Message:
+        # The model loads while the user finds their way around, not at the first keystroke.
+        self.completion.warm_up()
+        return message
+
     def _on_configuration(self, message: Message) -> Message:
         old = self.settings
         self.settings = settings_from_configuration_change(message.params, old)
@@ -112,6 +118,7 @@ class Sidecar:
             self.supervisor.apply_settings(old, self.settings)
             self.file_events.apply_settings(self.settings.fileEvents)
             self.completion.apply_settings(self.settings.ai)
+            self.completion.warm_up()
         return message
 
     def _on_shutdown(self, message: Message) -> Message:

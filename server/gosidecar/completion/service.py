@@ -218,6 +218,15 @@ class CompletionService:
 
     # ----------------------------------------------------------------- lifecycle
 
+    def warm_up(self) -> None:
+        """Start loading the model now, in the background, so the first suggestion need not wait."""
+        with self._lock:
+            settings = self._settings
+            failed = self._error_key is not None and self._error_key == _source_key(settings)
+            if not settings.enabled or self._closed or failed or self._model is not None or self._loading:
+                return
+            self._loading = self._inference.submit(self._load, self._epoch, settings)
+
     def _ready_model(self, is_cancelled: Callable[[], bool]) -> _LoadedModel | None:
         """The loaded model, loading it in the background first; None on error or cancel."""
         with self._lock:
@@ -345,10 +354,6 @@ class CompletionService:
             self._requests += 1
             self._latencies.append(generation.prompt_ms + generation.generation_ms)
             self._last_reused = generation.reused_tokens
-
-    def state(self) -> State:
-        with self._lock:
-            return self._state_locked()
 
     def _state_locked(self) -> State:
         if not self._settings.enabled:
