@@ -15,8 +15,11 @@ import {
 } from "vscode-languageclient/node";
 import { findBundledEnv, installBundledEnv } from "./bundledEnv";
 import { CrashPolicy } from "./crashPolicy";
+import { atLeast, formatVersion, probePython, type PythonVersion } from "./python";
 import type { Manifest } from "./manifest";
 import { sidecarSettings } from "./settings";
+
+const MINIMUM_PYTHON: PythonVersion = { major: 3, minor: 10, micro: 0 };
 
 export type SidecarState = { kind: "starting" } | { kind: "running" } | { kind: "stopped"; reason: string };
 
@@ -163,6 +166,11 @@ export class Sidecar implements vscode.Disposable {
   private async resolvePython(): Promise<string> {
     const configured = vscode.workspace.getConfiguration(this.manifest.section).get<string>("python", "").trim();
     if (configured !== "") {
+      const version = await probePython(configured);
+      if (version === undefined || !atLeast(version, MINIMUM_PYTHON)) {
+        const found = version === undefined ? "not a working Python" : `Python ${formatVersion(version)}`;
+        throw new Error(`goSidecar.python (${configured}) is ${found}; the sidecar needs Python >= 3.10`);
+      }
       return configured;
     }
     const wheelsDir = path.join(this.context.extensionPath, "out", "wheels");

