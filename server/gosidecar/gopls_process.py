@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from .framing import FrameReader, FrameWriter
+from .framing import FrameReader, FrameWriter, enlarge_pipe
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ class GoplsProcess:
             bufsize=0,
         )
         assert self._popen.stdin is not None and self._popen.stdout is not None
+        enlarge_pipe(self._popen.stdout.fileno())
+        enlarge_pipe(self._popen.stdin.fileno())
         self.reader = FrameReader(self._popen.stdout.fileno(), "gopls")
         self.writer = FrameWriter(os.dup(self._popen.stdin.fileno()), "gopls")
         self._popen.stdin.close()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from .framing import FrameReader, FrameWriter
+from .framing import FrameReader, FrameWriter, enlarge_pipe
 from .message import Kind, Message, notification, request, response
 
 ServerRequestHandler = Callable[[Message], Any]
@@ -45,6 +45,8 @@ class LspClient:
             bufsize=0,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
+        enlarge_pipe(self.process.stdin.fileno())
+        enlarge_pipe(self.process.stdout.fileno())
         self._writer = FrameWriter(os.dup(self.process.stdin.fileno()), "server")
         self.process.stdin.close()
         self._reader = FrameReader(self.process.stdout.fileno(), "server")

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from .framing import FrameReader, FrameWriter
+from .framing import FrameReader, FrameWriter, enlarge_pipe
 from .sidecar import Sidecar
 from .trace import Tracer
 
@@ -62,6 +62,8 @@ def _claim_stdio() -> tuple[int, int]:
     protocol stream.
     """
     client_in, client_out = os.dup(0), os.dup(1)
+    enlarge_pipe(client_in)
+    enlarge_pipe(client_out)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
