@@ -114,6 +114,11 @@ def main():
             continue
         if hangs(msg):
             continue
+        if method == "fake/bigThenDie":  # half of a large answer, then a crash
+            body = json.dumps({"jsonrpc": "2.0", "result": "y" * msg["params"]["size"], "id": msg["id"]}).encode()
+            OUT.write(b"Content-Length: %d\r\n\r\n" % len(body) + body[: len(body) // 2])
+            OUT.flush()
+            os._exit(3)
         if method == "fake/crash":
             marker = os.environ.get("FAKE_GOPLS_HANG_ONCE")
             if marker and Path(marker).exists():

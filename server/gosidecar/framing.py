@@ -18,7 +18,10 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import overload
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,23 @@ _HEADER_END = b"\r\n\r\n"
 _CONTENT_LENGTH = b"content-length:"
 _MAX_HEADER_BYTES = 8192
 _PIPE_BYTES = 1024 * 1024
+_HEAD_BYTES = 1024
+_TAIL_BYTES = 128
+STREAM_MIN_BYTES = 1024 * 1024
+"""Frames from this size on may be passed on as they arrive (see FrameReader.read_frame)."""
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A frame passed on chunk by chunk; `tail` holds its last bytes (where gopls writes the id)."""
+
+    length: int
+    tail: bytes
+
+
+Sink = AbstractContextManager[Callable[[memoryview], None]]
+Divert = Callable[[bytes, int], Sink | None]
+"""(head of the body, length) → where to pass the frame on, or None to read it whole."""
 
 
 class FrameReader:
@@ -47,7 +67,19 @@ class FrameReader:
         self._eof = False
         self._on_junk = on_junk or (lambda reason: None)
 
-    def read_frame(self) -> bytes | None:
+    @overload
+    def read_frame(self) -> bytes | None: ...
+
+    @overload
+    def read_frame(self, divert: Divert) -> bytes | Streamed | None: ...
+
+    def read_frame(self, divert: Divert | None = None) -> bytes | Streamed | None:
+        """The next frame's body; None at the end of the stream.
+
+        With `divert`, a frame of at least STREAM_MIN_BYTES whose head `divert` accepts is
+        passed on chunk by chunk as it arrives instead (cut-through), and `Streamed` comes
+        back: a multi-megabyte answer then costs the time of one pipe trip, not two.
+        """
         while True:
             length = self._read_header()
             if length is None:
@@ -57,10 +89,45 @@ class FrameReader:
                 if not self._skip(length):
                     return None
                 continue
+            if divert is not None and length >= STREAM_MIN_BYTES:
+                sink = divert(self._peek(_HEAD_BYTES), length)
+                if sink is not None:
+                    return self._stream(length, sink)
             body = self._read_body(length)
             if body is None:
                 self._report(f"stream ended inside a {length}-byte frame")
             return body
+
+    def _peek(self, size: int) -> bytes:
+        while len(self._buf) < size and self._fill():
+            pass
+        return bytes(self._buf[:size])
+
+    def _stream(self, length: int, sink: Sink) -> Streamed:
+        with sink as write:
+            remaining = length
+            buffered = min(len(self._buf), remaining)
+            write(memoryview(self._buf)[:buffered])
+            tail = bytes(self._buf[max(0, buffered - _TAIL_BYTES) : buffered])
+            del self._buf[:buffered]
+            remaining -= buffered
+            chunk = memoryview(bytearray(min(remaining, _PIPE_BYTES) or 1))
+            while remaining > 0:
+                try:
+                    n = os.readv(self._fd, [chunk[: min(remaining, len(chunk))]])
+                except OSError:
+                    n = 0
+                if n == 0:
+                    # Keep the reader in step: the promised length, padded with spaces
+                    # (the receiver sees one broken message, not a garbled stream).
+                    self._eof = True
+                    self._report(f"stream ended inside a {length}-byte frame being passed on")
+                    write(memoryview(b" " * remaining))
+                    return Streamed(length, b"")
+                write(chunk[:n])
+                tail = (tail + bytes(chunk[max(0, n - _TAIL_BYTES) : n]))[-_TAIL_BYTES:]
+                remaining -= n
+        return Streamed(length, tail)
 
     def _report(self, reason: str) -> None:
         logger.warning("%s: %s", self._name, reason)
@@ -184,6 +251,25 @@ class FrameWriter:
                 self.closed = True
                 return False
         return True
+
+    @contextmanager
+    def stream(self, length: int) -> Iterator[Callable[[memoryview], None]]:
+        """Write one frame of `length` bytes in pieces, holding the writer meanwhile."""
+        with self._lock:
+            header = frame_header(length)
+
+            def write(data: memoryview) -> None:
+                if self.closed:
+                    return
+                try:
+                    while data:
+                        data = data[os.write(self._fd, data) :]
+                except OSError as error:
+                    logger.info("%s: write failed (%s); closing", self._name, error)
+                    self.closed = True
+
+            write(memoryview(header))
+            yield write
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 MessageId = int | str
@@ -22,6 +23,7 @@ MessageId = int | str
 _HEAD_MEMBER = re.compile(
     rb'\s*"([A-Za-z]+)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|null|true|false|[\[{])\s*([,}]?)'
 )
+_HEAD_KEY = re.compile(rb'\s*"([A-Za-z]+)"\s*:')
 _TAIL_ID = re.compile(rb',\s*"id"\s*:\s*(-?\d+|"[^"\\]*")\s*\}\s*$')
 _TAIL_WINDOW = 128
 _TRUST_PEEK_BYTES = 64 * 1024
@@ -81,31 +83,13 @@ class Message:
 
     def _peek(self) -> bool:
         """Route from the head and tail alone; False when only a full parse can tell."""
-        head = self.body[:1024]
-        pos = head.find(b"{")
-        if pos < 0 or head[:pos].strip():
+        head = _scan_head(self.body)
+        if head is None:
             return False
-        pos += 1
-        keys: set[bytes] = set()
-        complete = False
-        while (match := _HEAD_MEMBER.match(head, pos)) is not None:
-            key, value, sep = match.groups()
-            keys.add(key)
-            if value in (b"{", b"["):
-                break
-            if key == b"id":
-                self.id = _scalar_id(value)
-            elif key == b"method":
-                self.method = _json_string(value)
-            if sep != b",":
-                complete = sep == b"}"
-                break
-            pos = match.end()
-        if self.id is None and not complete:
-            tail = _TAIL_ID.search(self.body[-_TAIL_WINDOW:])
-            if tail is not None:
-                self.id = _scalar_id(tail.group(1))
-        if b"result" in keys or b"error" in keys:
+        self.id, self.method = head.id, head.method
+        if self.id is None and not head.complete:
+            self.id = tail_id(self.body)
+        if head.is_response:
             self.kind = Kind.RESPONSE
             return self.id is not None
         if self.method is None:
@@ -114,7 +98,7 @@ class Message:
         # Without an id in the head or as the last member, one could still hide in the
         # middle: small bodies are parsed to be sure; for large ones the encoders seen
         # (vscode-jsonrpc, gopls) never put it there, and a parse would cost milliseconds.
-        return self.id is not None or complete or len(self.body) > _TRUST_PEEK_BYTES
+        return self.id is not None or head.complete or len(self.body) > _TRUST_PEEK_BYTES
 
     def _parse(self) -> None:
         try:
@@ -142,6 +126,64 @@ class Message:
 
     def __repr__(self) -> str:
         return f"Message({self.kind.value}, id={self.id!r}, method={self.method!r})"
+
+
+@dataclass(frozen=True)
+class _Head:
+    keys: frozenset[bytes]
+    id: MessageId | None
+    method: str | None
+    complete: bool
+    """The whole object was seen (no nested value stopped the scan)."""
+
+    @property
+    def is_response(self) -> bool:
+        return b"result" in self.keys or b"error" in self.keys
+
+
+def _scan_head(body: bytes) -> _Head | None:
+    """The top-level members before the first nested value; None when not an object."""
+    head = body[:1024]
+    pos = head.find(b"{")
+    if pos < 0 or head[:pos].strip():
+        return None
+    pos += 1
+    keys: set[bytes] = set()
+    msg_id: MessageId | None = None
+    method: str | None = None
+    complete = False
+    while True:
+        match = _HEAD_MEMBER.match(head, pos)
+        if match is None:
+            key_only = _HEAD_KEY.match(head, pos)  # a value longer than the head, e.g. a huge string
+            if key_only is not None:
+                keys.add(key_only.group(1))
+            break
+        key, value, sep = match.groups()
+        keys.add(key)
+        if value in (b"{", b"["):
+            break
+        if key == b"id":
+            msg_id = _scalar_id(value)
+        elif key == b"method":
+            method = _json_string(value)
+        if sep != b",":
+            complete = sep == b"}"
+            break
+        pos = match.end()
+    return _Head(frozenset(keys), msg_id, method, complete)
+
+
+def is_response_head(head: bytes) -> bool:
+    """Whether the start of a body is that of a response (a `result` or `error` member)."""
+    scanned = _scan_head(head)
+    return scanned is not None and scanned.is_response and scanned.method is None
+
+
+def tail_id(body: bytes) -> MessageId | None:
+    """The id when it is the object's last member, as gopls writes its answers."""
+    found = _TAIL_ID.search(body[-_TAIL_WINDOW:])
+    return _scalar_id(found.group(1)) if found is not None else None
 
 
 def _scalar_id(value: bytes) -> MessageId | None:

@@ -23,9 +23,19 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .framing import FrameReader, FrameWriter
+from .framing import FrameReader, FrameWriter, Sink, Streamed
 from .gopls_process import GoplsProcess
-from .message import ErrorCode, Kind, Message, MessageId, error_response, notification, request
+from .message import (
+    ErrorCode,
+    Kind,
+    Message,
+    MessageId,
+    error_response,
+    is_response_head,
+    notification,
+    request,
+    tail_id,
+)
 from .trace import Tracer
 
 logger = logging.getLogger(__name__)
@@ -341,16 +351,37 @@ class Proxy:
     # ----- the gopls side -------------------------------------------------------------
 
     def _pump_gopls(self, process: GoplsProcess, generation: int) -> None:
+        def divert(head: bytes, length: int) -> Sink | None:
+            return self._divert_large_answer(head, length, generation)
+
         try:
-            while (body := process.reader.read_frame()) is not None:
+            while (frame := process.reader.read_frame(divert)) is not None:
+                if isinstance(frame, Streamed):
+                    answered = tail_id(frame.tail)
+                    if answered is not None:
+                        self._client_requests.pop(answered, None)
+                    continue
                 if self.tracer is not None:
-                    self.tracer.record("gopls->sidecar", body)
-                self._route_from_gopls(Message(body), generation)
+                    self.tracer.record("gopls->sidecar", frame)
+                self._route_from_gopls(Message(frame), generation)
         except Exception:
             logger.exception("gopls reader failed")
         finally:
             for listener in self._gopls_exit_listeners:
                 listener(generation)
+
+    def _divert_large_answer(self, head: bytes, length: int, generation: int) -> Sink | None:
+        """A multi-megabyte answer to the editor goes through as it arrives.
+
+        Safe because nothing reads such answers on the way: the only response hook on
+        this side is for `initialize` (a few KB), the sidecar's own requests to gopls are
+        not in flight (checked), and tracing wants whole bodies (it turns this off).
+        """
+        if generation != self._link.generation or self._own_requests or self.tracer is not None:
+            return None
+        if not is_response_head(head):
+            return None
+        return self._client_writer.stream(length)
 
     def _route_from_gopls(self, message: Message, generation: int) -> None:
         if message.kind is Kind.INVALID:

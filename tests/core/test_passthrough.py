@@ -139,3 +139,11 @@ def test_gopls_error_messages_become_health_problems(fake: FakeSession) -> None:
 def test_sidecar_settings_do_not_reach_gopls(fake: FakeSession) -> None:
     initialize = json.loads(fake.wait_received(lambda b: '"initialize"' in b))
     assert "initializationOptions" not in initialize["params"]
+
+
+def test_gopls_dying_inside_a_large_answer_leaves_the_stream_in_step(fake: FakeSession) -> None:
+    with pytest.raises(LspError) as caught:
+        fake.client.request("fake/bigThenDie", {"size": 3_000_000}, timeout=20)
+    assert caught.value.code == -32801  # ContentModified: not a read that is safe to retry
+    fake.client.wait_for_notification("window/showMessage", lambda p: "restarted gopls" in p["message"])
+    assert fake.client.request("fake/echo", {"after": "crash"})["params"] == {"after": "crash"}
