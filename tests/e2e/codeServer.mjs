@@ -60,8 +60,8 @@ export class CodeServer {
     return [this.entry, "--config", this.config, "--user-data-dir", this.userData, "--extensions-dir", this.extensions];
   }
 
-  copyWorkspace(source) {
-    const target = path.join(this.root, "workspace");
+  copyWorkspace(source, name = "workspace") {
+    const target = path.join(this.root, name);
     cpSync(source, target, { recursive: true });
     return target;
   }
@@ -83,12 +83,14 @@ export class CodeServer {
     return readdirSync(this.extensions).filter((name) => !name.startsWith("."));
   }
 
-  async start() {
+  /** With `workspaceTrust`, folders open untrusted (restricted mode) unless trusted. */
+  async start({ workspaceTrust = false } = {}) {
     this.port = await freePort();
     writeFileSync(this.config, `bind-addr: 127.0.0.1:${this.port}\nauth: none\ncert: false\n`);
-    const log = openSync(path.join(this.outDir, "code-server.log"), "w");
+    const log = openSync(path.join(this.outDir, "code-server.log"), "a");
+    const trust = workspaceTrust ? [] : ["--disable-workspace-trust"];
     this.child = spawn(this.node, [...this.args(), "--disable-telemetry", "--disable-update-check",
-      "--disable-workspace-trust", "--disable-getting-started-override"], {
+      ...trust, "--disable-getting-started-override"], {
       env: this.env, detached: true, stdio: ["ignore", log, log],
     });
     const deadline = Date.now() + READY_TIMEOUT_MS;

@@ -79,7 +79,7 @@ async function statusBarShowsMemory(page) {
   return text.trim();
 }
 
-async function hoverShowsDocs(page) {
+async function hoverShowsDocs(page, screenshot = "hover.png") {
   await openFile(page, "main.go");
   const hover = page.locator(".monaco-hover-content");
   // The `New` of `inventory.New()`: gopls documents it as "New returns an empty inventory."
@@ -92,11 +92,30 @@ async function hoverShowsDocs(page) {
     const shown = (await hover.allInnerTexts()).join(" ");
     return shown.includes("returns an empty inventory") ? shown : "";
   }, HOVER_MS, 1500);
-  await page.screenshot({ path: path.join(OUT, "hover.png") });
+  await page.screenshot({ path: path.join(OUT, screenshot) });
   if (!text) {
     throw new Error(`no gopls documentation in the hover: "${(await hover.allInnerTexts()).join(" ").slice(0, 120)}"`);
   }
   return text.replace(/\s+/g, " ").slice(0, 80);
+}
+
+/**
+ * A workspace that sets `goSidecar.gopls.path` to a binary of its own, opened in
+ * restricted mode: the setting must be ignored (gopls found as usual, hover works).
+ */
+async function untrustedWorkspaceIsRestricted(page, server) {
+  const workspace = server.copyWorkspace(path.join(ROOT, "examples/workspace"), "untrusted");
+  const planted = path.join(workspace, "not-gopls.sh");
+  writeFileSync(planted, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+  mkdirSync(path.join(workspace, ".vscode"));
+  writeFileSync(path.join(workspace, ".vscode/settings.json"), JSON.stringify({ "goSidecar.gopls.path": planted }));
+  const url = await server.start({ workspaceTrust: true });
+  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+  await waitForWorkbench(page, "main.go", 120_000);
+  await openFile(page, "main.go");
+  const restricted = await page.locator("text=Restricted Mode").first().isVisible().catch(() => false);
+  const docs = await hoverShowsDocs(page, "hover-untrusted.png");
+  return `${restricted ? "Restricted Mode shown; " : ""}the planted gopls.path was ignored: ${docs.slice(0, 40)}`;
 }
 
 const HEALTH_PAGE = "h1:has-text('Go Sidecar Health')";
@@ -287,6 +306,8 @@ async function main() {
     "update.mode": "none", "workbench.tips.enabled": false, "extensions.autoCheckUpdates": false,
     "editor.inlineSuggest.enabled": true, "workbench.colorTheme": "Default Dark Modern",
     "workbench.secondarySideBar.defaultVisibility": "hidden", "workbench.welcomePage.walkthroughs.openOnInstall": false,
+    // Only the restricted-mode check starts code-server with workspace trust: open untrusted, no prompt.
+    "security.workspace.trust.startupPrompt": "never", "security.workspace.trust.untrustedFiles": "open",
   });
   // In a remote window VS Code ignores machine-scoped settings from the User file.
   server.writeSettings("Machine", python ? { "goSidecar.python": python } : {});
@@ -339,6 +360,13 @@ async function main() {
     const aiOff = results.at(-1)?.ok ? /AI off/ : undefined;
     await check(page, "a sidecar crash is restarted with a message and the current settings",
       () => crashIsRestarted(page, server.runId, aiOff));
+    await check(page, "an untrusted workspace cannot point the sidecar at a binary", async () => {
+      await page.close();
+      await server.stop();
+      page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+      page.setDefaultTimeout(SHORT_MS);
+      return untrustedWorkspaceIsRestricted(page, server);
+    });
   } finally {
     clearTimeout(watchdog);
     await browser?.close().catch(() => undefined);
