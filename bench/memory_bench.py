@@ -25,9 +25,9 @@ import psutil
 from bench.proxy_bench import ROOT
 from gosidecar.gopls_process import find_gopls
 from gosidecar.lsp_client import LspClient
+from gosidecar.memory_watchdog import tree_rss_bytes
 from gosidecar.uris import path_to_uri
-from tests.memory.test_restarts import _huge_generated_file
-from tests.support import EXAMPLE_WORKSPACE, sidecar_command
+from tests.support import EXAMPLE_WORKSPACE, huge_generated_go_file, sidecar_command
 
 OUTPUT = ROOT / "test-output" / "bench" / "memory.json"
 OPEN_DOCUMENTS = 50
@@ -73,7 +73,7 @@ def detection_latency(root: Path) -> float:
     try:
         client.request("workspace/symbol", {"query": ""}, timeout=120)
         pid = gopls_pid(client)
-        baseline = _tree_rss(pid)
+        baseline = tree_rss_bytes(pid)
         limit_mb = baseline // 2**20 + 150
         client.notify(
             "workspace/didChangeConfiguration", {"settings": {"goSidecar": {"memory": {"limitMB": limit_mb}}}}
@@ -81,11 +81,11 @@ def detection_latency(root: Path) -> float:
         time.sleep(1.0)
         pid = gopls_pid(client)  # a new limit restarts gopls (GOMEMLIMIT changes)
         uri = path_to_uri(root / "inventory" / "generated.go")
-        item = {"uri": uri, "languageId": "go", "version": 1, "text": _huge_generated_file(20000)}
+        item = {"uri": uri, "languageId": "go", "version": 1, "text": huge_generated_go_file(20000)}
         client.notify("textDocument/didOpen", {"textDocument": item})
         crossed = None
         while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-            if crossed is None and _tree_rss(pid) > limit_mb * 2**20:
+            if crossed is None and tree_rss_bytes(pid) > limit_mb * 2**20:
                 crossed = time.perf_counter()
             time.sleep(0.02)
         killed = time.perf_counter()
@@ -136,14 +136,6 @@ def replay_restart(root: Path) -> tuple[list[float], list[float]]:
         return restarts, cold
     finally:
         client.shutdown()
-
-
-def _tree_rss(pid: int) -> int:
-    try:
-        process = psutil.Process(pid)
-        return process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
-    except psutil.Error:
-        return 0
 
 
 def main() -> int:

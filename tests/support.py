@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,3 +28,24 @@ def copy_stdlib_workspace(tmp_path: Path) -> Path:
 
 def sidecar_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", "gosidecar", *extra, "serve"]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def huge_generated_go_file(types: int) -> str:
+    """A generated Go file for package inventory, big enough to make gopls grow by ~1 GB at 20,000."""
+    lines = ["// Code generated for the spike test. DO NOT EDIT.", "", "package inventory", ""]
+    for i in range(types):
+        lines.append(f"type Gen{i} struct {{ A{i} int; B{i} string; C{i} map[string][]Item }}")
+        lines.append(
+            f"func (g *Gen{i}) Sum() int {{ total := g.A{i}; "
+            f"for k, v := range g.C{i} {{ total += len(k) + len(v) }}; return total }}"
+        )
+    return "\n".join(lines) + "\n"

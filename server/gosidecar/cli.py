@@ -71,13 +71,13 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_health(args: argparse.Namespace) -> int:
-    from .health import health_command  # noqa: PLC0415
+    from .health import format_report, health_command  # noqa: PLC0415
 
     workspace = Path(args.workspace)
     if not workspace.is_dir():
         raise UsageError(f"--workspace {args.workspace}: not a directory")
     report = health_command(workspace.resolve(), args.timeout)
-    print(json.dumps(report, indent=2) if args.json else _format_report(report))
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0 if report.get("ok") else 1
 
 
@@ -86,9 +86,3 @@ def _run_complete(args: argparse.Namespace) -> int:
     from .settings import Settings  # noqa: PLC0415
 
     return run_complete_cli(args.location, args.json, Settings().ai)
-
-
-def _format_report(report: dict[str, object]) -> str:
-    from .health import format_report  # noqa: PLC0415
-
-    return format_report(report)

@@ -17,7 +17,6 @@ from typing import Any
 from .documents import DocumentStore
 from .message import Kind, Message
 from .proxy import Proxy, Side
-from .uris import uri_to_path
 
 
 class EditorState:
@@ -85,14 +84,6 @@ class EditorState:
             if self._folders or "workspaceFolders" in params:
                 params["workspaceFolders"] = list(self._folders.values())
         return params
-
-    def workspace_folder_paths(self) -> list[str]:
-        with self._lock:
-            folders = list(self._folders)
-        if not folders and self.initialize_params:
-            root = self.initialize_params.get("rootUri")
-            folders = [root] if isinstance(root, str) else []
-        return [uri_to_path(uri) for uri in folders]
 
     def take_registrations(self) -> list[dict[str, Any]]:
         """gopls's registrations at the client; cleared, since the new gopls makes its own."""

@@ -252,6 +252,11 @@ class FrameWriter:
                 return False
         return True
 
+    def write_raw(self, data: bytes) -> None:
+        """Bytes as they are, no header: for tests that send malformed frames."""
+        with self._lock:
+            _writev_all(self._fd, b"", data)
+
     @contextmanager
     def stream(self, length: int) -> Iterator[Callable[[memoryview], None]]:
         """Write one frame of `length` bytes in pieces, holding the writer meanwhile."""

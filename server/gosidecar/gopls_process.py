@@ -112,10 +112,6 @@ class GoplsProcess:
     def running(self) -> bool:
         return self._popen.poll() is None
 
-    @property
-    def returncode(self) -> int | None:
-        return self._popen.poll()
-
     def stop(self, grace_s: float = 1.0) -> None:
         """Close its stdin (gopls exits on EOF), then terminate, then kill: never an orphan."""
         self.writer.close()

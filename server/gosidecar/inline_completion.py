@@ -8,6 +8,7 @@ import threading
 from lsprotocol import types
 
 from .completion import CompletionRequest, CompletionService
+from .completion.postprocess import cursor_context
 from .documents import DocumentStore, offset_at, position_at
 
 # Other open files give the model names and types it cannot see in the current file;
@@ -41,11 +42,9 @@ async def complete_inline(
 
 def _item(text: str, position: types.Position, suggestion: str) -> types.InlineCompletionItem:
     cursor = offset_at(text, {"line": position.line, "character": position.character})
-    line_start = text.rfind("\n", 0, cursor) + 1
-    line_end = text.find("\n", cursor)
-    line_end = len(text) if line_end < 0 else line_end
-    insert, replaces_suffix = merge_with_line_suffix(text[line_start:cursor], suggestion, text[cursor:line_end])
-    end = types.Position(*position_at(text, line_end)) if replaces_suffix else position
+    line = cursor_context(text, cursor)
+    insert, replaces_suffix = merge_with_line_suffix(line.line_prefix, suggestion, line.line_suffix)
+    end = types.Position(*position_at(text, cursor + len(line.line_suffix))) if replaces_suffix else position
     return types.InlineCompletionItem(insert_text=insert, range=types.Range(position, end))
 
 

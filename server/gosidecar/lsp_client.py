@@ -79,7 +79,7 @@ class LspClient:
 
     def send_raw(self, data: bytes) -> None:
         """Bytes as they are, for tests that send malformed frames."""
-        os.write(self._writer._fd, data)
+        self._writer.write_raw(data)
 
     def initialize(self, root_uri: str, initialization_options: Any = None, **extra: Any) -> Any:
         params = {

@@ -350,6 +350,13 @@ def _process_or_none(pid: int) -> psutil.Process | None:
         return None
 
 
+def tree_rss_bytes(pid: int) -> int:
+    """RSS of a process and all its descendants; 0 when it is gone."""
+    process = _process_or_none(pid)
+    tree = _tree_rss(process) if process is not None else None
+    return tree.rss_bytes if tree is not None else 0
+
+
 def _tree_rss(process: psutil.Process) -> _TreeSample | None:
     """RSS of the process plus all its descendants; None when the process is gone."""
     try:

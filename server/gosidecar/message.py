@@ -75,12 +75,6 @@ class Message:
     def params(self) -> Any:
         return self.obj.get("params")
 
-    def validate(self) -> bool:
-        """Parse the whole body (if not parsed yet); False when it is not JSON-RPC."""
-        if self._obj is None:
-            self._parse()
-        return self.kind is not Kind.INVALID
-
     def _peek(self) -> bool:
         """Route from the head and tail alone; False when only a full parse can tell."""
         head = _scan_head(self.body)

@@ -88,7 +88,6 @@ class Proxy:
         self._own_requests: dict[str, Future[Any]] = {}
         self._own_ids = itertools.count(1)
         self._gopls_exit_listeners: list[Callable[[int], None]] = []
-        self._client_closed = threading.Event()
         self.tracer: Tracer | None = None
 
     # ----- registration -------------------------------------------------------------
@@ -227,11 +226,10 @@ class Proxy:
         self._client_requests.clear()
         return pending
 
-    def forget_gopls_requests(self) -> list[tuple[MessageId, str]]:
-        """gopls's unanswered requests to the client (answers to them will be dropped)."""
-        pending = [(msg_id, req.method or "") for msg_id, (_, req) in self._gopls_requests.items()]
+    def forget_gopls_requests(self) -> None:
+        """Forget gopls's unanswered requests to the client: answers to them will be dropped."""
         self._gopls_requests.clear()
-        return pending
+        self._gopls_id_map.clear()
 
     def fail_own_requests(self, reason: str) -> None:
         for future in self._own_requests.values():
@@ -262,11 +260,6 @@ class Proxy:
                     self._route_from_client(message)
         except Exception:
             logger.exception("client reader failed")
-        finally:
-            self._client_closed.set()
-
-    def wait_client_closed(self, timeout: float | None = None) -> bool:
-        return self._client_closed.wait(timeout)
 
     def _route_from_client(self, message: Message) -> None:
         if message.kind is Kind.INVALID:

@@ -134,15 +134,17 @@ class Sidecar:
     # ----- health and teardown ----------------------------------------------------------
 
     def health_report(self) -> dict[str, Any]:
+        gopls = self.supervisor.health_section()
         problems: list[Problem] = [*self.supervisor.problems()]
-        report: dict[str, Any] = {"gopls": self.supervisor.health_section()}
         for feature in self.features:
             problems.extend(feature.problems())
-        report["fileEvents"] = self.file_events.health_section()
-        report["ai"] = self.completion.health_section()
-        report["problems"] = [p.to_dict() for p in problems]
-        report["ok"] = report["gopls"]["running"] and not any(p.severity == "error" for p in problems)
-        return {"ok": report.pop("ok"), **report}
+        return {
+            "ok": gopls["running"] and not any(p.severity == "error" for p in problems),
+            "gopls": gopls,
+            "fileEvents": self.file_events.health_section(),
+            "ai": self.completion.health_section(),
+            "problems": [p.to_dict() for p in problems],
+        }
 
     def close(self) -> None:
         self.supervisor.shutdown()

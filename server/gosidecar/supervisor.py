@@ -105,7 +105,6 @@ class GoplsSupervisor:
         self.path = ""
         self.version = ""
         self.restart_log: list[RestartRecord] = []
-        self.restart_listeners: list[Callable[[], None]] = []
         self._gopls_errors: deque[str] = deque(maxlen=3)
         proxy.on_gopls_exit(self._on_gopls_exit)
         proxy.intercept(Side.GOPLS, Kind.NOTIFICATION, "window/showMessage", self._note_gopls_error)
@@ -118,8 +117,8 @@ class GoplsSupervisor:
         Spawning happens on the event loop's thread: gopls is tied to that thread's life
         by PR_SET_PDEATHSIG. Returns False when gopls cannot be started.
         """
-        future = asyncio.run_coroutine_threadsafe(self._spawn(), self._loop)
-        process = future.result()
+        path = self._locate()
+        process = asyncio.run_coroutine_threadsafe(self._spawn(path), self._loop).result() if path else None
         if process is None:
             self._proxy.gopls_down(self._start_error or "gopls is not running", restarting=False)
             return False
@@ -127,21 +126,27 @@ class GoplsSupervisor:
         self._proxy.gopls_ready()
         return True
 
-    async def _spawn(self) -> GoplsProcess | None:
-        settings = self._settings()
+    def _locate(self) -> str | None:
+        """The gopls to run; None (with the reason kept) when there is none.
+
+        Blocking (it may ask `go env GOPATH`): never call it on the event loop.
+        """
         try:
-            self.path = find_gopls(settings.gopls.path)
+            self.path = find_gopls(self._settings().gopls.path)
         except GoplsNotFoundError as error:
             self._start_error = str(error)
             logger.error("%s", error)
             return None
+        return self.path
+
+    async def _spawn(self, path: str) -> GoplsProcess | None:
+        """Start gopls; a coroutine so that it runs on the event loop's (long-lived) thread."""
+        settings = self._settings()
         env = memory_limit.gomemlimit_env(settings.memory.limitMB, settings.gopls.env)
         try:
-            process = GoplsProcess(self.path, ["serve", *settings.gopls.args], env)
+            process = GoplsProcess(path, ["serve", *settings.gopls.args], env)
         except OSError as error:
-            self._start_error = (
-                f"gopls at {self.path} would not start ({error}): reinstall it or fix goSidecar.gopls.path"
-            )
+            self._start_error = f"gopls at {path} would not start ({error}): reinstall it or fix goSidecar.gopls.path"
             return None
         self._start_error = None
         self._watchdog.set_spike_policy(spike_policy(settings))
@@ -228,11 +233,10 @@ class GoplsSupervisor:
         if registrations:
             unregister = [{"id": r["id"], "method": r["method"]} for r in registrations]
             proxy.request_client("client/unregisterCapability", {"unregisterations": unregister})
-        for listener in self.restart_listeners:
-            listener()
 
     async def _start_and_replay(self) -> None:
-        process = await self._spawn()
+        path = await asyncio.to_thread(self._locate)
+        process = await self._spawn(path) if path else None
         if process is None:
             self._give_up("crash")
             return

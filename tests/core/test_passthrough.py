@@ -7,16 +7,15 @@ misbehaves on cue.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gosidecar.framing import frame_header
 from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
-from tests.support import FAKE_GOPLS, sidecar_command
+from tests.support import FAKE_GOPLS, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,16 +30,10 @@ class FakeSession:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
-    def wait_received(self, predicate: Any, timeout: float = 10.0) -> str:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [body for body in self.received() if predicate(body)]
-            if found:
-                return found[-1]
-            time.sleep(0.02)
-        raise AssertionError("the fake gopls never received the expected message")
+    def wait_received(self, predicate: Callable[[str], bool], timeout: float = 10.0) -> str:
+        """The last body the fake received that matches `predicate`, once there is one."""
+        wait_until(lambda: any(map(predicate, self.received())), timeout, "the fake gopls to receive it")
+        return [body for body in self.received() if predicate(body)][-1]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from gosidecar.documents import position_at
 from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
-from tests.support import sidecar_command
+from tests.support import huge_generated_go_file, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -60,15 +60,6 @@ def hover_on(client: LspClient, path: Path, text: str, needle: str) -> str:
         timeout=60,
     )
     return str(result["contents"]["value"]) if result else ""
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kill_9_mid_edit_keeps_unsaved_text(editing: tuple[LspClient, Path, str]) -> None:
@@ -136,7 +127,7 @@ def test_real_spike_restarts_gopls(example_workspace: Path) -> None:
         assert health(client)["gopls"]["restarts"] == 0
         generated = example_workspace / "inventory" / "generated.go"
         uri = path_to_uri(generated)
-        text = _huge_generated_file(20000)
+        text = huge_generated_go_file(20000)
         client.notify(
             "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": text}}
         )
@@ -147,14 +138,3 @@ def test_real_spike_restarts_gopls(example_workspace: Path) -> None:
         assert len(symbols) >= 20000, "the replayed document is missing from the new gopls"
     finally:
         client.shutdown()
-
-
-def _huge_generated_file(types: int) -> str:
-    lines = ["// Code generated for the spike test. DO NOT EDIT.", "", "package inventory", ""]
-    for i in range(types):
-        lines.append(f"type Gen{i} struct {{ A{i} int; B{i} string; C{i} map[string][]Item }}")
-        lines.append(
-            f"func (g *Gen{i}) Sum() int {{ total := g.A{i}; "
-            f"for k, v := range g.C{i} {{ total += len(k) + len(v) }}; return total }}"
-        )
-    return "\n".join(lines) + "\n"
