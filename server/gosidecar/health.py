@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,9 @@ from .lsp_client import LspClient
 from .uris import path_to_uri
 
 _MIB = 1024 * 1024
+_BARS = "▁▂▃▄▅▆▇█"
+_SPARK_WIDTH = 60  # columns: one a minute for the hour of history
+_RESTARTS_SHOWN = 3
 
 
 def health_command(workspace: Path, timeout: float) -> dict[str, Any]:
@@ -48,6 +53,7 @@ def format_report(report: dict[str, Any]) -> str:
         ("file events", _file_events(events)),
         ("AI completions", _ai(ai)),
     ]
+    rows += _history_rows(report.get("history"), limit)
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
     for problem in report.get("problems", []):
@@ -57,8 +63,68 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _mib(value: int) -> str:
+def _mib(value: float) -> str:
     return f"{value / _MIB:.0f} MiB"
+
+
+def sparkline(values: Sequence[float | None], top: float | None = None) -> str:
+    """One character per value, scaled from 0 to `top` (default: the largest); a gap for None."""
+    present = [v for v in values if v is not None]
+    scale = top if top else max(present, default=0)
+    if not scale:
+        return "".join(" " if v is None else _BARS[0] for v in values)
+    last = len(_BARS) - 1
+    return "".join(" " if v is None else _BARS[min(last, round(last * v / scale))] for v in values)
+
+
+def _columns(values: Sequence[float | None], combine: Callable[[list[float]], float]) -> list[float | None]:
+    """At most _SPARK_WIDTH columns: each combines a run of buckets (None when all empty)."""
+    per_column = max(1, -(-len(values) // _SPARK_WIDTH))
+    runs = [values[start : start + per_column] for start in range(0, len(values), per_column)]
+    return [combine(present) if (present := [v for v in run if v is not None]) else None for run in runs]
+
+
+def _history_rows(history: dict[str, Any] | None, limit: int) -> list[tuple[str, str]]:
+    if not history:
+        return []
+    rss = history["rssBytes"]
+    events = history["fileEvents"]
+    minutes = len(rss["max"]) * history["bucketSeconds"] / 60
+    peaks = _columns(rss["max"], max)
+    latest = next((v for v in reversed(rss["mean"]) if v is not None), None)
+    memory = f"{sparkline(peaks, top=max(limit, *(v or 0 for v in peaks)))} now {_mib(latest or 0)}"
+    received, forwarded = _columns(events["received"], sum), _columns(events["forwarded"], sum)
+    top = max((v or 0 for v in received), default=0)
+    return [
+        ("history", f"last {minutes:.0f} min, since {history['start']}"),
+        ("  gopls RSS", memory + (f", limit {_mib(limit)} = full height" if limit else "")),
+        ("  restarts", _restarts(history["restarts"])),
+        ("  events received", f"{sparkline(received, top)} {sum(events['received'])}"),
+        ("  events forwarded", f"{sparkline(forwarded, top)} {sum(events['forwarded'])}"),
+        ("  suggestion ms", _latency(history["latencyMs"])),
+        ("  ghost text", _acceptance(history["suggestions"])),
+    ]
+
+
+def _restarts(restarts: list[dict[str, Any]]) -> str:
+    if not restarts:
+        return "none"
+    shown = restarts[-_RESTARTS_SHOWN:]
+    return ", ".join(f"{r['time']} {r['reason']} ({_mib(r['rssBytes'])})" for r in shown)
+
+
+def _latency(histogram: dict[str, Any]) -> str:
+    edges, counts = histogram["edges"], histogram["counts"]
+    if not sum(counts):
+        return "no suggestions yet"
+    labels = [f"<{edges[1]}", *(f"{low}-{high}" for low, high in itertools.pairwise(edges[1:])), f">{edges[-1]}"]
+    return f"{sparkline(counts)}  bins {' '.join(labels)} ms, counts {' '.join(map(str, counts))}"
+
+
+def _acceptance(suggestions: dict[str, Any]) -> str:
+    shown, accepted = suggestions["shownTotal"], suggestions["acceptedTotal"]
+    rate = f" ({100 * accepted / shown:.0f} %)" if shown else ""
+    return f"{shown} shown, {accepted} accepted{rate}"
 
 
 def _file_events(events: dict[str, Any]) -> str:

@@ -15,6 +15,9 @@ from .documents import DocumentStore, offset_at, position_at
 # a couple of them is what fits the token budget.
 _EXTRA_CONTEXT_FILES = 2
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
+# The editor runs an item's command once the user accepts it; the extension's command
+# sends `goSidecar/inlineCompletionAccepted` back, which the history counts.
+ACCEPTED_COMMAND = types.Command(title="Ghost text accepted", command="goSidecar.inlineCompletionAccepted")
 _QUOTES = "\"'`"
 
 
@@ -45,7 +48,7 @@ def _item(text: str, position: types.Position, suggestion: str) -> types.InlineC
     line = cursor_context(text, cursor)
     insert, replaces_suffix = merge_with_line_suffix(line.line_prefix, suggestion, line.line_suffix)
     end = types.Position(*position_at(text, cursor + len(line.line_suffix))) if replaces_suffix else position
-    return types.InlineCompletionItem(insert_text=insert, range=types.Range(position, end))
+    return types.InlineCompletionItem(insert_text=insert, range=types.Range(position, end), command=ACCEPTED_COMMAND)
 
 
 def merge_with_line_suffix(prefix: str, suggestion: str, suffix: str) -> tuple[str, bool]:

@@ -219,8 +219,11 @@ class RssWatchdog:
         interval_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         spike_policy: SpikePolicy = DEFAULT_SPIKE_POLICY,
+        *,
+        on_sample: Callable[[int], None] = lambda rss_bytes: None,
     ) -> None:
         self._on_trip = on_trip
+        self._on_sample = on_sample  # each tree RSS, for the Health Check's history
         self._limit_bytes = limit_bytes
         self._interval_s = interval_s
         self._clock = clock
@@ -320,6 +323,7 @@ class RssWatchdog:
     def _evaluate(self, session: _Session, tree: _TreeSample) -> Trip | None:
         rss = tree.rss_bytes
         session.rss_bytes = rss
+        self._on_sample(rss)
         session.peak_rss_bytes = max(session.peak_rss_bytes, rss)
         spiked = session.detector.add(self._clock(), rss, busy=tree.running_go)
         limit = self._limit_bytes

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 HEALTH = "goSidecar/health"
 RESTART_GOPLS = "goSidecar/restartGopls"
+INLINE_COMPLETION_ACCEPTED = "goSidecar/inlineCompletionAccepted"
 
 
 class _ProxyWriter:
@@ -78,6 +79,10 @@ def build_server(sidecar: Sidecar, loop: asyncio.AbstractEventLoop) -> SidecarSe
         ls: SidecarServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
         return await complete_inline(ls.sidecar.completion, ls.sidecar.documents, params)
+
+    @server.feature(INLINE_COMPLETION_ACCEPTED)
+    def inline_completion_accepted(ls: SidecarServer, params: Any) -> None:
+        ls.sidecar.history.record_accepted()
 
     @server.feature(RESTART_GOPLS)
     async def restart_gopls(ls: SidecarServer, params: Any) -> None:

@@ -17,11 +17,12 @@ from .file_events import FileEventService
 from .file_events.wiring import attach as attach_file_events
 from .file_events.wiring import gopls_sender
 from .framing import FrameReader, FrameWriter
+from .history import History
 from .message import Kind, Message, response
 from .problems import HealthSource, Problem
 from .progress import ClientProgress
 from .proxy import Proxy, Side
-from .server import HEALTH, RESTART_GOPLS, build_server
+from .server import HEALTH, INLINE_COMPLETION_ACCEPTED, RESTART_GOPLS, build_server
 from .settings import Settings, parse_settings, settings_from_configuration_change
 from .supervisor import GoplsSupervisor
 
@@ -36,26 +37,30 @@ class Sidecar:
         self.finished = threading.Event()
         self.clean_exit = False
         self.documents = DocumentStore()
+        self.history = History()
         self.proxy = Proxy(client_reader, client_writer)
         # Hooks run in the order they are attached. The file-event wiring goes first: it
         # takes gopls's watched-file registrations before the editor state records
         # registrations to undo at the client, and it adjusts `initialize` before the
         # state records it for replay.
-        self.file_events = FileEventService(gopls_sender(self.proxy), self.settings.fileEvents, [])
+        self.file_events = FileEventService(
+            gopls_sender(self.proxy), self.settings.fileEvents, [], history=self.history
+        )
         attach_file_events(self.proxy, self.file_events)
         # Our settings travel in initializationOptions, which gopls would read as its own
         # (and reject): they are taken out before the state records `initialize` for replay.
         self.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._take_sidecar_options)
         self.state = EditorState(self.documents)
         self.state.attach(self.proxy)
-        self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop)
+        self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop, self.history)
         self.server = build_server(self, loop)
         self.progress = ClientProgress(self.proxy, supported=False)
-        self.completion = CompletionService(self.settings.ai, self.progress)
+        self.completion = CompletionService(self.settings.ai, self.progress, self.history)
         self.features: list[HealthSource] = [self.file_events, self.completion]
         self._attach_lifecycle()
         self.proxy.serve_on_sidecar(
-            [HEALTH, RESTART_GOPLS, types.TEXT_DOCUMENT_INLINE_COMPLETION], self.server.dispatch
+            [HEALTH, RESTART_GOPLS, INLINE_COMPLETION_ACCEPTED, types.TEXT_DOCUMENT_INLINE_COMPLETION],
+            self.server.dispatch,
         )
 
     def _attach_lifecycle(self) -> None:
@@ -144,6 +149,7 @@ class Sidecar:
             "fileEvents": self.file_events.health_section(),
             "ai": self.completion.health_section(),
             "problems": [p.to_dict() for p in problems],
+            "history": self.history.to_dict(),
         }
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from . import memory_limit
 from .editor_state import EditorState
 from .gopls_process import GoplsNotFoundError, GoplsProcess, find_gopls, gopls_version
+from .history import History
 from .memory_watchdog import DEFAULT_SPIKE_POLICY, RssWatchdog, SpikePolicy, Trip
 from .message import ErrorCode, Kind, Message, error_response
 from .problems import Problem
@@ -88,13 +89,15 @@ class GoplsSupervisor:
         state: EditorState,
         settings: Callable[[], Settings],
         loop: asyncio.AbstractEventLoop,
+        history: History,
     ) -> None:
         self._proxy = proxy
         self._state = state
         self._settings = settings
         self._loop = loop
         self._policy = RestartPolicy()
-        self._watchdog = RssWatchdog(self._on_trip, self._limit_bytes())
+        self._history = history
+        self._watchdog = RssWatchdog(self._on_trip, self._limit_bytes(), on_sample=history.record_rss)
         self._pending_reason: tuple[RestartReason, int] | None = None
         self._restarting: asyncio.Lock | None = None
         self._gave_up: str | None = None
@@ -175,6 +178,7 @@ class GoplsSupervisor:
                 self._gave_up = None
             delay = self._policy.next_delay()
             self.restart_log.append(RestartRecord(_now(), reason, rss_bytes))
+            self._history.record_restart(reason, rss_bytes)
             self._settle_old_gopls(reason)
             if delay is None:
                 self._give_up(reason)

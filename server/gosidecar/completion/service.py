@@ -35,6 +35,7 @@ from gosidecar.completion.postprocess import (
 from gosidecar.completion.prompt import PromptBudget, PromptText, build_prompt_text
 from gosidecar.completion.remote import RemoteEngine
 from gosidecar.documents import offset_at
+from gosidecar.history import History
 from gosidecar.problems import Problem
 from gosidecar.settings import AiSettings
 
@@ -104,8 +105,11 @@ class _LoadedModel:
 class CompletionService:
     """Implements gosidecar.problems.HealthSource. Thread-safe."""
 
-    def __init__(self, settings: AiSettings, progress: ProgressReporter | None = None) -> None:
+    def __init__(
+        self, settings: AiSettings, progress: ProgressReporter | None = None, history: History | None = None
+    ) -> None:
         self._settings = settings
+        self._history = history if history is not None else History()
         self._progress = progress
         self._budget = PromptBudget()
         self._lock = threading.Lock()
@@ -139,6 +143,8 @@ class CompletionService:
         except Exception as error:  # the editor must never see a traceback
             log.exception("AI completion failed")
             result = CompletionResult("", error=f"AI completion failed: {error}")
+        if result.text:
+            self._history.record_shown()
         return replace(result, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _complete(self, request: CompletionRequest, cancel: threading.Event) -> CompletionResult:
@@ -354,6 +360,7 @@ class CompletionService:
             self._requests += 1
             self._latencies.append(generation.prompt_ms + generation.generation_ms)
             self._last_reused = generation.reused_tokens
+        self._history.record_latency(generation.prompt_ms + generation.generation_ms)
 
     def _state_locked(self) -> State:
         if not self._settings.enabled:

@@ -35,6 +35,7 @@ from gosidecar.file_events.tree import (
     diff_trees,
 )
 from gosidecar.file_events.watcher import InotifyWatcher, RawEvent, WatchBackend, WatcherFactory
+from gosidecar.history import History
 from gosidecar.problems import Problem
 from gosidecar.settings import FileEventSettings
 
@@ -65,8 +66,10 @@ class FileEventService:
         workspace_folders: list[str],
         *,
         watcher_factory: WatcherFactory = InotifyWatcher,
+        history: History | None = None,
     ) -> None:
         self._send = send_to_gopls
+        self._history = history if history is not None else History()
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._collapser = Collapser(settings.debounceMs / 1000)
         self._registrations: dict[str, list[FileWatcher]] = {}
@@ -282,9 +285,11 @@ class FileEventService:
             if uri is not None and uri not in sent and net.change is not None:
                 sent.add(uri)
                 batch.append({"uri": uri, "type": int(net.change)})
+        received = sum(net.events for net in window)
         with self._stats_lock:
             self._forwarded += len(batch)
-            self._suppressed += sum(net.events for net in window) - len(batch)
+            self._suppressed += received - len(batch)
+        self._history.record_file_events(received, forwarded=len(batch))
         if batch:
             self._send(batch)
 

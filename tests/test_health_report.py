@@ -1,0 +1,103 @@
+"""The health report against its JSON Schema (shared with the extension's node tests), and
+its history filled by a real session: RSS samples, a gopls crash, a file-event burst, an
+accepted ghost text."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gosidecar.health import format_report
+from gosidecar.lsp_client import LspClient
+from gosidecar.uris import path_to_uri
+from tests.support import ROOT, sidecar_command, wait_until
+
+pytestmark = pytest.mark.timeout(240)
+
+SCHEMA = json.loads((ROOT / "server" / "gosidecar" / "health_schema.json").read_text())
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def schema_errors(value: Any, schema: dict[str, Any], where: str = "report") -> list[str]:
+    """What in `value` breaks `schema`: the subset of JSON Schema that health_schema.json uses."""
+    if "enum" in schema:
+        return [] if value in schema["enum"] else [f"{where}: {value!r} not in {schema['enum']}"]
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    is_bool = isinstance(value, bool)
+    if not any(isinstance(value, _JSON_TYPES[t]) and (t == "boolean" or not is_bool) for t in types):
+        return [f"{where}: {value!r} is not {' or '.join(types)}"]
+    if isinstance(value, (int, float)) and not is_bool and value < schema.get("minimum", value):
+        return [f"{where}: {value} below {schema['minimum']}"]
+    if isinstance(value, list):
+        return [
+            error for i, item in enumerate(value) for error in schema_errors(item, schema["items"], f"{where}[{i}]")
+        ]
+    if isinstance(value, dict):
+        properties = schema["properties"]
+        errors = [f"{where}: no {key!r}" for key in schema["required"] if key not in value]
+        errors += [f"{where}: {key!r} is not in the schema" for key in value if key not in properties]
+        for key, item in value.items():
+            if key in properties:
+                errors += schema_errors(item, properties[key], f"{where}.{key}")
+        return errors
+    return []
+
+
+def test_the_validator_finds_drift() -> None:
+    """The checks below can fail: a missing key, an extra key, a wrong type are reported."""
+    section = SCHEMA["properties"]["fileEvents"]
+    good = dict.fromkeys(section["required"], 0)
+    assert schema_errors(good, section) == []
+    assert schema_errors({**good, "storms": 1}, section) == ["report: 'storms' is not in the schema"]
+    without = {key: value for key, value in good.items() if key != "received"}
+    assert schema_errors(without, section) == ["report: no 'received'"]
+    assert schema_errors({**good, "received": True}, section) == ["report.received: True is not integer"]
+
+
+def health(client: LspClient) -> dict[str, Any]:
+    report: dict[str, Any] = client.request("goSidecar/health")
+    return report
+
+
+def test_a_real_session_fills_the_history_and_matches_the_schema(example_workspace: Path) -> None:
+    client = LspClient(sidecar_command(), cwd=str(example_workspace))
+    try:
+        client.initialize(path_to_uri(example_workspace), {"ai": {"enabled": False}})
+        client.request("workspace/symbol", {"query": ""}, timeout=120)
+        wait_until(lambda: health(client)["fileEvents"]["watchedDirectories"], 60, "gopls's file watches")
+        wait_until(lambda: any(health(client)["history"]["rssBytes"]["max"]), 30, "an RSS sample in the history")
+
+        target = example_workspace / "pricing" / "generated.go"
+        for version in range(40):  # a `go generate` storm: one file rewritten over and over
+            target.write_text(f"package pricing\n\nconst Generated = {version}\n")
+        wait_until(lambda: sum(health(client)["history"]["fileEvents"]["forwarded"]), 30, "the storm at gopls")
+        os.kill(health(client)["gopls"]["pid"], signal.SIGKILL)
+        wait_until(lambda: health(client)["history"]["restarts"], 60, "the crash in the history")
+        client.notify("goSidecar/inlineCompletionAccepted", {})
+        wait_until(lambda: health(client)["history"]["suggestions"]["acceptedTotal"] == 1, 10, "the acceptance")
+        wait_until(lambda: health(client)["gopls"]["running"], 60, "gopls restarted")
+        report = health(client)
+    finally:
+        client.shutdown()
+
+    assert schema_errors(report, SCHEMA) == []
+    history = report["history"]
+    events = history["fileEvents"]
+    assert sum(events["received"]) > sum(events["forwarded"]) >= 1, events
+    assert history["restarts"][-1]["reason"] == "crash"
+    assert report["gopls"]["restartLog"][-1]["reason"] == "crash"
+    text = format_report(report)
+    assert "crash" in text and "1 accepted" in text
