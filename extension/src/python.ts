@@ -42,10 +42,35 @@ export function atLeast(version: PythonVersion, minimum: PythonVersion): boolean
   return version.micro >= minimum.micro;
 }
 
+/** The interpreter that runs the sidecar: the extension's own environment or the user's. */
+export type SidecarPython =
+  | { kind: "bundled"; path: string }
+  | { kind: "configured"; path: string; version: PythonVersion };
+
+/** Python 3.11 added `-P` (no script or current directory on `sys.path`). */
+const SAFE_PATH_FLAG_SINCE: PythonVersion = { major: 3, minor: 11, micro: 0 };
+
+/**
+ * Interpreter flags for the sidecar that keep the opened folder off its import path
+ * (on top of the private working directory it is started in). The environment the
+ * extension creates needs nothing from outside itself, so it runs isolated (`-I`: no
+ * PYTHON* variables, no user site-packages, no current directory). A Python the user
+ * configured may need its user site-packages or PYTHONPATH (`pip install --user`, a
+ * development checkout), which `-I` would drop: it gets `-P` where it exists (3.11+).
+ * `-u` because `-I` ignores PYTHONUNBUFFERED.
+ */
+export function sidecarInterpreterFlags(python: SidecarPython): string[] {
+  if (python.kind === "bundled") {
+    return ["-I", "-u"];
+  }
+  return atLeast(python.version, SAFE_PATH_FLAG_SINCE) ? ["-P", "-u"] : ["-u"];
+}
+
 /** Runs `python` to learn its version; undefined when it does not start or answer. */
 export function probePython(python: string): Promise<PythonVersion | undefined> {
   return new Promise((resolve) => {
-    execFile(python, ["-c", PROBE], { timeout: PROBE_TIMEOUT_MS }, (error, stdout) => {
+    // Isolated: the probe must not import anything from the current directory either.
+    execFile(python, ["-I", "-c", PROBE], { timeout: PROBE_TIMEOUT_MS }, (error, stdout) => {
       resolve(error === null ? parsePythonVersion(stdout) : undefined);
     });
   });

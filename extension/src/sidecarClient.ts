@@ -1,10 +1,16 @@
 // Starts and stops the sidecar (`python -m gosidecar serve`) through the language client:
-// restarts are serialised, crashes restart it a bounded number of times.
+// restarts are serialised, crashes restart it a bounded number of times. The sidecar runs
+// in a private working directory with interpreter flags that keep the opened folder off
+// its import path, and in an untrusted workspace gopls reads only user-level settings.
+import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import {
   CloseAction,
   type CloseHandlerResult,
+  type ConfigurationItem,
+  type ConfigurationParams,
+  type ConfigurationRequest,
   DidChangeConfigurationNotification,
   ErrorAction,
   type ErrorHandlerResult,
@@ -15,9 +21,10 @@ import {
 } from "vscode-languageclient/node";
 import { findBundledEnv, installBundledEnv } from "./bundledEnv";
 import { CrashPolicy } from "./crashPolicy";
-import { atLeast, formatVersion, probePython, type PythonVersion } from "./python";
+import { atLeast, formatVersion, probePython, type PythonVersion, type SidecarPython, sidecarInterpreterFlags } from "./python";
 import type { Manifest } from "./manifest";
 import { sidecarSettings } from "./settings";
+import { splitSection, userLevelValue } from "./userLevelConfiguration";
 
 const MINIMUM_PYTHON: PythonVersion = { major: 3, minor: 10, micro: 0 };
 
@@ -30,7 +37,7 @@ const DOCUMENT_LANGUAGES = ["go", "go.mod", "go.sum", "go.work"];
 
 export class Sidecar implements vscode.Disposable {
   private client: LanguageClient | undefined;
-  private python: string | undefined;
+  private python: SidecarPython | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly crashPolicy = new CrashPolicy(MAX_CRASHES, CRASH_WINDOW_MS);
   private readonly stateEmitter = new vscode.EventEmitter<SidecarState>();
@@ -57,7 +64,7 @@ export class Sidecar implements vscode.Disposable {
   /** After a change of the interpreter setting: a new process only if the Python differs. */
   restartIfPythonChanged(): Promise<void> {
     return this.enqueue(async () => {
-      if (this.client !== undefined && (await this.resolvePython()) === this.python) {
+      if (this.client !== undefined && (await this.resolvePython()).path === this.python?.path) {
         return;
       }
       await this.stopNow();
@@ -123,8 +130,7 @@ export class Sidecar implements vscode.Disposable {
     this.setState({ kind: "starting" });
     try {
       this.python = await this.resolvePython();
-      this.log.info(`starting the sidecar: ${this.python} -m gosidecar serve`);
-      this.client = this.createClient(this.python);
+      this.client = this.createClient(this.python, await this.privateWorkingDirectory());
       this.client.onDidChangeState((event) => {
         this.onClientState(event.newState);
       });
@@ -163,7 +169,17 @@ export class Sidecar implements vscode.Disposable {
     }
   }
 
-  private async resolvePython(): Promise<string> {
+  /**
+   * The sidecar's working directory: never the workspace, where `python -m` would import
+   * a committed `gosidecar/` or `json.py` in place of ours (Python 3.10 has no `-P`).
+   */
+  private async privateWorkingDirectory(): Promise<string> {
+    const dir = path.join(this.context.globalStorageUri.fsPath, "sidecar-cwd");
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  private async resolvePython(): Promise<SidecarPython> {
     const configured = vscode.workspace.getConfiguration(this.manifest.section).get<string>("python", "").trim();
     if (configured !== "") {
       const version = await probePython(configured);
@@ -171,8 +187,12 @@ export class Sidecar implements vscode.Disposable {
         const found = version === undefined ? "not a working Python" : `Python ${formatVersion(version)}`;
         throw new Error(`goSidecar.python (${configured}) is ${found}; the sidecar needs Python >= 3.10`);
       }
-      return configured;
+      return { kind: "configured", path: configured, version };
     }
+    return { kind: "bundled", path: await this.bundledPython() };
+  }
+
+  private async bundledPython(): Promise<string> {
     const wheelsDir = path.join(this.context.extensionPath, "out", "wheels");
     const storageDir = this.context.globalStorageUri.fsPath;
     const ready = await findBundledEnv(wheelsDir, storageDir, this.manifest.version);
@@ -199,13 +219,11 @@ export class Sidecar implements vscode.Disposable {
     );
   }
 
-  private createClient(python: string): LanguageClient {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const serverOptions: ServerOptions = {
-      command: python,
-      args: ["-m", "gosidecar", "serve"],
-      options: { cwd: folder, env: { ...process.env, PYTHONUNBUFFERED: "1" } },
-    };
+  private createClient(python: SidecarPython, cwd: string): LanguageClient {
+    const args = [...sidecarInterpreterFlags(python), "-m", "gosidecar", "serve"];
+    this.log.info(`starting the sidecar: ${python.path} ${args.join(" ")} (in ${cwd})`);
+    // gopls learns the workspace from rootUri and workspaceFolders, not from a directory.
+    const serverOptions: ServerOptions = { command: python.path, args, options: { cwd } };
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_LANGUAGES.flatMap((language) => [
         { scheme: "file", language },
@@ -214,6 +232,11 @@ export class Sidecar implements vscode.Disposable {
       // A function, so that a restart after a crash sends the settings of that moment.
       initializationOptions: () => this.settings(),
       outputChannel: this.log,
+      middleware: {
+        workspace: {
+          configuration: (params, token, next) => this.answerConfiguration(params, token, next),
+        },
+      },
       initializationFailedHandler: (error) => {
         this.log.error(`the sidecar failed to initialize: ${String(error)}`);
         return false;
@@ -227,6 +250,25 @@ export class Sidecar implements vscode.Disposable {
       },
     };
     return new LanguageClient(this.manifest.section, this.manifest.displayName, serverOptions, clientOptions);
+  }
+
+  /**
+   * gopls's `workspace/configuration` (relayed by the sidecar). In an untrusted workspace
+   * the answer holds only user and machine values: a folder's `gopls` settings can run
+   * programs (`build.env` GOFLAGS=-toolexec, CC). Granting trust restarts the sidecar, and
+   * the new gopls asks again and gets everything.
+   */
+  private answerConfiguration(
+    params: ConfigurationParams,
+    token: vscode.CancellationToken,
+    next: ConfigurationRequest.HandlerSignature,
+  ): ReturnType<ConfigurationRequest.HandlerSignature> {
+    if (vscode.workspace.isTrusted) {
+      return next(params, token);
+    }
+    const sections = params.items.map((item) => item.section ?? "(all)").join(", ");
+    this.log.info(`untrusted workspace: gopls gets only user-level settings for ${sections}`);
+    return params.items.map(userLevelConfiguration);
   }
 
   private onCrash(): CloseHandlerResult {
@@ -256,4 +298,15 @@ export class Sidecar implements vscode.Disposable {
       await this.restart();
     }
   }
+}
+
+/** One item of a configuration answer without the workspace's levels; null for "everything". */
+function userLevelConfiguration(item: ConfigurationItem): unknown {
+  // Checked for falsiness: the JSON may carry null where the type says undefined.
+  if (!item.section) {
+    return null;
+  }
+  const { parent, key } = splitSection(item.section);
+  const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+  return userLevelValue(vscode.workspace.getConfiguration(parent, scope).inspect(key));
 }

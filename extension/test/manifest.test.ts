@@ -26,14 +26,21 @@ test("the settings cover the contract's keys under one section", () => {
   assert.equal(manifest.defaults["ai.enabled"], true);
 });
 
-test("settings naming an executable, a file or a server are machine-scoped and restricted", () => {
+test("settings naming an executable or a file are machine-overridable and restricted in untrusted folders", () => {
   const restricted = packageJson.capabilities.untrustedWorkspaces.restrictedConfigurations;
-  for (const key of ["python", "gopls.path", "gopls.args", "gopls.env", "ai.modelPath", "ai.backend"]) {
+  for (const key of ["python", "gopls.path", "gopls.env", "ai.modelPath"]) {
     assert.ok(restricted.includes(`goSidecar.${key}`), key);
     assert.equal(properties[`goSidecar.${key}`]?.scope, "machine-overridable", key);
   }
   for (const key of restricted) {
     assert.ok(key in properties, `${key} is restricted but not contributed`);
+  }
+});
+
+test("settings that send code off the machine or change what gopls runs are never read from a workspace", () => {
+  // `machine`: VS Code ignores a workspace's value even in a trusted folder.
+  for (const key of ["ai.backend", "gopls.args"]) {
+    assert.equal(properties[`goSidecar.${key}`]?.scope, "machine", key);
   }
 });
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { atLeast, basePythonCandidates, findPython, parsePythonVersion, probePython } from "../src/python";
+import {
+  atLeast, basePythonCandidates, findPython, parsePythonVersion, probePython, sidecarInterpreterFlags,
+} from "../src/python";
 
 test("versions parse from the probe's output", () => {
   assert.deepEqual(parsePythonVersion("3.12.4\n"), { major: 3, minor: 12, micro: 4 });
@@ -30,4 +32,13 @@ test("lookup skips missing and unaccepted interpreters", async () => {
   const found = await findPython(["/nonexistent/python", "python3"], (v) => v.major === 3);
   assert.equal(found?.python, "python3");
   assert.equal(await findPython(["python3"], (v) => v.major === 2), undefined);
+});
+
+test("the bundled environment runs isolated; a configured Python keeps its user site but not the current directory", () => {
+  assert.deepEqual(sidecarInterpreterFlags({ kind: "bundled", path: "/env/bin/python" }), ["-I", "-u"]);
+  const configured = (minor: number): string[] =>
+    sidecarInterpreterFlags({ kind: "configured", path: "python3", version: { major: 3, minor, micro: 0 } });
+  assert.deepEqual(configured(12), ["-P", "-u"]);
+  assert.deepEqual(configured(11), ["-P", "-u"]);
+  assert.deepEqual(configured(10), ["-u"]); // no -P before 3.11: the private cwd alone keeps the folder out
 });

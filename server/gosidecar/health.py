@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +19,29 @@ _SPARK_WIDTH = 60  # columns: one a minute for the hour of history
 _RESTARTS_SHOWN = 3
 
 
+def serve_command() -> list[str]:
+    """`serve` under this interpreter, with the current directory kept off its import path.
+
+    `-P` (3.11+) rather than `-I`: whatever let this process import gosidecar (user
+    site-packages, PYTHONPATH) must work for the child too. The child also starts in a
+    private directory, which covers 3.10.
+    """
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *safe_path, "-m", "gosidecar", "serve"]
+
+
 def health_command(workspace: Path, timeout: float) -> dict[str, Any]:
-    """The health report of a sidecar started on `workspace`, once gopls has loaded it."""
-    client = LspClient([sys.executable, "-m", "gosidecar", "serve"], cwd=str(workspace))
+    """The health report of a sidecar started on `workspace`, once gopls has loaded it.
+
+    The sidecar runs in an empty directory of its own, never in the workspace: `-m`
+    would import a `gosidecar/` or `json.py` committed there in place of ours. gopls gets
+    the workspace from `initialize`.
+    """
+    with tempfile.TemporaryDirectory(prefix="gosidecar-health-") as private_cwd:
+        return _report(LspClient(serve_command(), cwd=private_cwd), workspace, timeout)
+
+
+def _report(client: LspClient, workspace: Path, timeout: float) -> dict[str, Any]:
     try:
         client.initialize(path_to_uri(workspace))
         deadline = time.monotonic() + timeout

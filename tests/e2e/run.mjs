@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CodeServer, findRunProcesses } from "./codeServer.mjs";
+import { plantWorkspace, startListener } from "./plants.mjs";
 import {
   findFrame, ghostText, goTo, lineContaining, openFile, poll, runCommand, SHORT_MS, statusItemText, waitForWorkbench,
 } from "./workbench.mjs";
@@ -21,6 +22,7 @@ const SIDECAR_START_MS = 5 * 60_000; // includes the first-start install from th
 const HOVER_MS = 90_000;
 const AI_READY_MS = 3 * 60_000;
 const GHOST_MS = 120_000;
+const GOPLS_RESTART_MS = 3 * 60_000;
 
 function required(name) {
   const value = process.env[name];
@@ -100,22 +102,42 @@ async function hoverShowsDocs(page, screenshot = "hover.png") {
 }
 
 /**
- * A workspace that sets `goSidecar.gopls.path` to a binary of its own, opened in
- * restricted mode: the setting must be ignored (gopls found as usual, hover works).
+ * A workspace planted with every way we know to run its own code or send it elsewhere
+ * (tests/e2e/planted.py: a `gosidecar/` package and `json.py` for `python -m`, gopls
+ * `build.env` with GOFLAGS=-toolexec, goSidecar paths, gopls `-remote=` and `ai.backend`
+ * at a listener), opened in Restricted Mode: gopls and the AI still work, no plant runs
+ * and nothing connects to the listener. test_planted_workspace.py shows each plant does
+ * run when it is let through.
  */
-async function untrustedWorkspaceIsRestricted(page, server) {
+async function untrustedWorkspaceRunsNothing(page, server) {
   const workspace = server.copyWorkspace(path.join(ROOT, "examples/workspace"), "untrusted");
-  const planted = path.join(workspace, "not-gopls.sh");
-  writeFileSync(planted, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
-  mkdirSync(path.join(workspace, ".vscode"));
-  writeFileSync(path.join(workspace, ".vscode/settings.json"), JSON.stringify({ "goSidecar.gopls.path": planted }));
-  const url = await server.start({ workspaceTrust: true });
-  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-  await waitForWorkbench(page, "main.go", 120_000);
-  await openFile(page, "main.go");
-  const restricted = await page.locator("text=Restricted Mode").first().isVisible().catch(() => false);
-  const docs = await hoverShowsDocs(page, "hover-untrusted.png");
-  return `${restricted ? "Restricted Mode shown; " : ""}the planted gopls.path was ignored: ${docs.slice(0, 40)}`;
+  const listener = await startListener();
+  try {
+    const plants = plantWorkspace(ROOT, workspace, path.join(server.root, "markers"), listener.port);
+    const url = await server.start({ workspaceTrust: true });
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+    await waitForWorkbench(page, "main.go", 120_000);
+    await openFile(page, "main.go");
+    const restricted = await page.locator("text=Restricted Mode").first().isVisible().catch(() => false);
+    // Hover: gopls runs (the planted gopls.path did not replace it) and `go list` has loaded
+    // the workspace; documentation shown means the planted hoverKind was not applied either.
+    const docs = await hoverShowsDocs(page, "hover-untrusted.png");
+    // A suggestion makes the sidecar use its AI backend: the local one, not the listener.
+    const ghost = await ghostTextAppears(page, "ghost-text-untrusted.png");
+    const problems = [];
+    if (plants.ran().length > 0) {
+      problems.push(`planted code ran: ${plants.ran().join(", ")}`);
+    }
+    if (listener.connections.length > 0) {
+      problems.push(`${listener.connections.length} connection(s) to the planted server`);
+    }
+    if (problems.length > 0) {
+      throw new Error(problems.join("; "));
+    }
+    return `${restricted ? "Restricted Mode; " : ""}no plant ran, no connection; hover "${docs.slice(0, 30)}", ghost text "${ghost.trim().slice(0, 20)}"`;
+  } finally {
+    listener.close();
+  }
 }
 
 const HEALTH_PAGE = "h1:has-text('Go Sidecar Health')";
@@ -125,20 +147,28 @@ async function readHealthPage(page) {
   return (await findFrame(page, HEALTH_PAGE, SHORT_MS)).locator("body").innerText();
 }
 
-async function healthCheck(page) {
-  await page.keyboard.press("Escape");
-  await runCommand(page, "Go: Health Check");
-  const readPage = () => readHealthPage(page);
-  const ready = (body) => /running \(pid \d+\)/.test(body) && /state\s+ready/.test(body);
+/** Reads the open health page, refreshing it, until `done(text)`; else the last text read. */
+async function pollHealthPage(page, done, timeoutMs) {
+  let last = "";
   const body = await poll(page, async () => {
-    const shown = await readPage().catch(() => "");
-    if (ready(shown)) {
-      return shown;
+    last = await readHealthPage(page).catch(() => last);
+    if (done(last)) {
+      return last;
     }
     const frame = await findFrame(page, HEALTH_PAGE, SHORT_MS).catch(() => undefined);
     await frame?.locator("button[data-command=refresh]").click().catch(() => undefined);
     return "";
-  }, AI_READY_MS, 3000) || (await readPage().catch(() => ""));
+  }, timeoutMs, 3000);
+  return body || last;
+}
+
+const goplsPid = (body) => /running \(pid (\d+)\)/.exec(body)?.[1];
+
+async function healthCheck(page) {
+  await page.keyboard.press("Escape");
+  await runCommand(page, "Go: Health Check");
+  const ready = (body) => goplsPid(body) !== undefined && /state\s+ready/.test(body);
+  const body = await pollHealthPage(page, ready, AI_READY_MS);
   await page.screenshot({ path: path.join(OUT, "health-check.png") });
   const problems = [];
   if (!/running \(pid \d+\)/.test(body)) {
@@ -159,7 +189,7 @@ async function healthCheck(page) {
 
 const PREFIX = 'fmt.Println("total';
 
-async function ghostTextAppears(page) {
+async function ghostTextAppears(page, screenshot = "ghost-text.png") {
   await openFile(page, "main.go");
   await goTo(page, "18");
   // Let the editor take the focus back from Go to Line before typing a new line.
@@ -178,11 +208,11 @@ async function ghostTextAppears(page) {
     return shown.trim() ? shown : "";
   }, GHOST_MS, 3000);
   if (!ghost) {
-    await page.screenshot({ path: path.join(OUT, "ghost-text.png") });
+    await page.screenshot({ path: path.join(OUT, screenshot) });
     throw new Error("no ghost text appeared");
   }
   await page.waitForTimeout(1000); // let a refreshed suggestion settle before the screenshot
-  await page.screenshot({ path: path.join(OUT, "ghost-text.png") });
+  await page.screenshot({ path: path.join(OUT, screenshot) });
   return (await ghostText(page)) || ghost;
 }
 
@@ -214,24 +244,29 @@ async function tabAccepts(page, ghost) {
   return `line is now: ${line.trim()}`;
 }
 
+/**
+ * Waits for what it checks: the report, refreshed until it shows a manual restart and a
+ * new gopls running (a restart replays the whole editor state, which takes a while on a
+ * loaded machine), before any later check runs.
+ */
 async function restartGopls(page) {
-  const pidShown = async () => /running \(pid (\d+)\)/.exec(await readHealthPage(page))?.[1];
-  const before = await pidShown();
+  await openFile(page, "main.go");
+  await runCommand(page, "Go: Health Check");
+  const before = goplsPid(await pollHealthPage(page, goplsPid, SHORT_MS));
   await openFile(page, "main.go");
   await runCommand(page, "Go: Restart gopls (Sidecar)");
-  await page.locator(".notification-toast", { hasText: "Restarting gopls" }).first()
-    .waitFor({ state: "detached", timeout: 90_000 }).catch(() => undefined);
+  await openFile(page, "main.go");
   await runCommand(page, "Go: Health Check");
-  const body = await poll(page, async () => {
-    const shown = await readHealthPage(page).catch(() => "");
-    return /restarts\s+1, last .*manual/.test(shown) ? shown : "";
-  }, 30_000, 2000);
+  const restarted = (body) => {
+    const after = goplsPid(body);
+    return after !== undefined && after !== before && /restarts\s+\d+, last [^(]*\(manual/.test(body);
+  };
+  const body = await pollHealthPage(page, restarted, GOPLS_RESTART_MS);
   await page.screenshot({ path: path.join(OUT, "restart-gopls.png") });
-  const after = /running \(pid (\d+)\)/.exec(body)?.[1];
-  if (!body || after === undefined || after === before) {
-    throw new Error(`no manual restart in the report (gopls pid ${before} → ${after ?? "?"})`);
+  if (!restarted(body)) {
+    throw new Error(`no manual restart in the report within ${GOPLS_RESTART_MS / 1000} s (gopls pid ${before} → ${goplsPid(body) ?? "?"})`);
   }
-  return `gopls pid ${before} → ${after}, restart logged as manual`;
+  return `gopls pid ${before} → ${goplsPid(body)}, restart logged as manual`;
 }
 
 async function toggleAiOff(page, runId) {
@@ -360,12 +395,12 @@ async function main() {
     const aiOff = results.at(-1)?.ok ? /AI off/ : undefined;
     await check(page, "a sidecar crash is restarted with a message and the current settings",
       () => crashIsRestarted(page, server.runId, aiOff));
-    await check(page, "an untrusted workspace cannot point the sidecar at a binary", async () => {
+    await check(page, "an untrusted workspace (Restricted Mode) runs none of its planted code and sends nothing out", async () => {
       await page.close();
       await server.stop();
       page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
       page.setDefaultTimeout(SHORT_MS);
-      return untrustedWorkspaceIsRestricted(page, server);
+      return untrustedWorkspaceRunsNothing(page, server);
     });
   } finally {
     clearTimeout(watchdog);
