@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gosidecar.file_events.collapse import CAP_WINDOWS, Collapser, NetChange
-from gosidecar.file_events.lsp import ChangeType
+from gosidecar.file_events.lsp import FileChangeType
 
-CREATED, CHANGED, DELETED = ChangeType.CREATED, ChangeType.CHANGED, ChangeType.DELETED
+CREATED, CHANGED, DELETED = FileChangeType.Created, FileChangeType.Changed, FileChangeType.Deleted
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,9 @@ CREATED, CHANGED, DELETED = ChangeType.CREATED, ChangeType.CHANGED, ChangeType.D
         ([CREATED], CREATED),
     ],
 )
-def test_events_of_one_file_collapse_to_their_net_effect(events: list[ChangeType], net: ChangeType | None) -> None:
+def test_events_of_one_file_collapse_to_their_net_effect(
+    events: list[FileChangeType], net: FileChangeType | None
+) -> None:
     collapser = Collapser(0.1)
     for i, change in enumerate(events):
         collapser.add("/w/a.go", change, now=i * 0.001)

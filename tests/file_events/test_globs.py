@@ -10,7 +10,7 @@ from gosidecar.file_events.globs import (
     compile_glob,
     parse_watchers,
 )
-from gosidecar.file_events.lsp import ChangeType
+from gosidecar.file_events.lsp import FileChangeType
 
 
 @pytest.mark.parametrize(
@@ -90,16 +90,16 @@ def test_relative_patterns_match_only_below_their_base() -> None:
 
 def test_watch_kinds_select_change_types() -> None:
     deletes_only = WatcherSet([FileWatcher("**/*.go", None, 4)])
-    assert deletes_only.matches("/w/a.go", ChangeType.DELETED)
-    assert not deletes_only.matches("/w/a.go", ChangeType.CHANGED)
-    assert not deletes_only.matches("/w/a.go", ChangeType.CREATED)
+    assert deletes_only.matches("/w/a.go", FileChangeType.Deleted)
+    assert not deletes_only.matches("/w/a.go", FileChangeType.Changed)
+    assert not deletes_only.matches("/w/a.go", FileChangeType.Created)
     assert deletes_only.matches("/w/a.go")  # any kind
 
 
 def test_literal_directory_patterns_are_plain_paths() -> None:
     # gopls registers one literal pattern per known directory for VS Code.
     watchers = WatcherSet([FileWatcher(f"/w/pkg{i}") for i in range(5000)])
-    assert watchers.matches("/w/pkg4999", ChangeType.DELETED)
+    assert watchers.matches("/w/pkg4999", FileChangeType.Deleted)
     assert watchers.names_literally("/w/pkg17")
     assert not watchers.matches("/w/pkg17/a.go")
     assert not WatcherSet()

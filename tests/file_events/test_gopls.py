@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from lsprotocol.types import FileChangeType
 
 from gosidecar.file_events import FileEventService
 from gosidecar.file_events.wiring import WATCHED_FILES
@@ -15,6 +20,7 @@ from gosidecar.lsp_client import LspClient
 from gosidecar.message import Message
 from gosidecar.settings import FileEventSettings
 from tests.file_events.support import DEBOUNCE_MS, append, uri_of
+from tests.support import wait_until
 
 # gopls's trace names the editor's notifications "Sending notification" (it logs from
 # the client's point of view).
@@ -29,19 +35,15 @@ def _received_changes(log: Path) -> list[dict[str, Any]]:
     return [c for match in _RECEIVED.finditer(text) for c in json.loads(match.group(1))["changes"]]
 
 
-def test_gopls_receives_one_event_for_a_file_with_many_names(
-    gopls_path: str, example_workspace: Path, tmp_path: Path
-) -> None:
-    inventory = example_workspace / "inventory"
-    (example_workspace / "bazel-out").symlink_to(example_workspace, target_is_directory=True)
-    (example_workspace / "linked").symlink_to("inventory", target_is_directory=True)
-    (example_workspace / "abs").symlink_to(inventory, target_is_directory=True)
-    log = tmp_path / "gopls.log"
-    gopls = LspClient([gopls_path, "serve", "-rpc.trace", f"-logfile={log}"], cwd=str(example_workspace))
+@contextmanager
+def _gopls_watched_by_service(gopls_path: str, workspace: Path, log: Path) -> Iterator[FileEventService]:
+    """A real gopls (tracing to `log`) whose watched-file registration drives a service
+    for `workspace`; yields once the service watches the workspace."""
+    gopls = LspClient([gopls_path, "serve", "-rpc.trace", f"-logfile={log}"], cwd=str(workspace))
     service = FileEventService(
         lambda changes: gopls.notify(WATCHED_FILES, {"changes": changes}),
         FileEventSettings(DEBOUNCE_MS),
-        [str(example_workspace)],
+        [str(workspace)],
     )
 
     def answer(message: Message) -> Any:
@@ -52,20 +54,52 @@ def test_gopls_receives_one_event_for_a_file_with_many_names(
 
     gopls.on_server_request = answer
     try:
-        gopls.initialize(uri_of(example_workspace))
+        gopls.initialize(uri_of(workspace))
         gopls.request("workspace/symbol", {"query": "Item"}, timeout=120)
-        deadline = time.monotonic() + 30
-        while not service.health_section()["watchedDirectories"] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: service.health_section()["watchedDirectories"], 30, "the service to watch")
         assert service.wait_idle()
-        for alias in ("inventory", "linked", "abs", "bazel-out/inventory"):
-            append(example_workspace / alias / "inventory.go")
-        expected = [{"uri": uri_of(inventory / "inventory.go"), "type": 2}]
-        deadline = time.monotonic() + 10
-        while _received_changes(log) != expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(4 * DEBOUNCE_MS / 1000)
-        assert _received_changes(log) == expected
+        yield service
     finally:
         service.close()
         gopls.shutdown()
+
+
+def _wait_received(log: Path, expected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What gopls received once it equals `expected` (or 10 s passed), and stayed so for
+    a few debounce windows."""
+    deadline = time.monotonic() + 10
+    while _received_changes(log) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(4 * DEBOUNCE_MS / 1000)
+    return _received_changes(log)
+
+
+def test_gopls_receives_one_event_for_a_file_with_many_names(
+    gopls_path: str, example_workspace: Path, tmp_path: Path
+) -> None:
+    inventory = example_workspace / "inventory"
+    (example_workspace / "bazel-out").symlink_to(example_workspace, target_is_directory=True)
+    (example_workspace / "linked").symlink_to("inventory", target_is_directory=True)
+    (example_workspace / "abs").symlink_to(inventory, target_is_directory=True)
+    log = tmp_path / "gopls.log"
+    with _gopls_watched_by_service(gopls_path, example_workspace, log):
+        for alias in ("inventory", "linked", "abs", "bazel-out/inventory"):
+            append(example_workspace / alias / "inventory.go")
+        expected = [{"uri": uri_of(inventory / "inventory.go"), "type": FileChangeType.Changed}]
+        assert _wait_received(log, expected) == expected
+
+
+def test_gopls_receives_a_non_utf8_name_with_the_rest_of_its_window(
+    gopls_path: str, example_workspace: Path, tmp_path: Path
+) -> None:
+    testdata = example_workspace / "inventory" / "testdata"
+    testdata.mkdir()
+    log = tmp_path / "gopls.log"
+    with _gopls_watched_by_service(gopls_path, example_workspace, log):
+        Path(os.fsdecode(os.fsencode(testdata) + b"/caf\xe9.go")).write_text("package testdata\n")
+        (testdata / "plain.go").write_text("package testdata\n")
+        expected = [
+            {"uri": uri_of(testdata) + "/caf%E9.go", "type": FileChangeType.Created},
+            {"uri": uri_of(testdata / "plain.go"), "type": FileChangeType.Created},
+        ]
+        assert sorted(_wait_received(log, expected), key=lambda c: c["uri"]) == expected

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from lsprotocol.types import FileChangeType
 
 from gosidecar.file_events import FileEventService
 from gosidecar.file_events.service import POLL_INTERVAL_S
@@ -30,11 +31,15 @@ StartService = Callable[..., tuple[FileEventService, Recorder]]
 def start(tmp_path: Path) -> Iterator[StartService]:
     services: list[FileEventService] = []
 
-    def start_service(root: Path = tmp_path, **options: object) -> tuple[FileEventService, Recorder]:
+    def start_service(
+        root: Path = tmp_path, base: Path | None = None, **options: object
+    ) -> tuple[FileEventService, Recorder]:
+        """A service for the workspace folder `root`, registered as gopls would for the
+        module at `base` (by default `root`)."""
         recorder = Recorder()
         service = FileEventService(recorder, FileEventSettings(DEBOUNCE_MS), [str(root)], **options)  # type: ignore[arg-type]
         services.append(service)
-        service.on_register("workspace/didChangeWatchedFiles-0", gopls_watchers(root))
+        service.on_register("workspace/didChangeWatchedFiles-0", gopls_watchers(base or root))
         assert service.wait_idle()
         return service, recorder
 
@@ -48,7 +53,7 @@ def test_a_package_under_four_names_changes_once(tmp_path: Path, start: StartSer
     service, gopls = start()
     for alias in ("linked", "abs", "bazel-out/pkg"):
         append(tmp_path / alias / "a.go")
-    assert gopls.settle() == [{"uri": uri_of(real_file), "type": 2}]
+    assert gopls.settle() == [{"uri": uri_of(real_file), "type": FileChangeType.Changed}]
     assert service.health_section()["forwarded"] == 1
 
 
@@ -77,7 +82,7 @@ def test_a_generator_writing_500_files_reaches_gopls_once_per_file(tmp_path: Pat
     events = gopls.settle()
     uris = [e["uri"] for e in events]
     assert sorted(uris) == sorted(uri_of(generated / f"f{i:03}.go") for i in range(500))
-    assert {e["type"] for e in events} == {1}
+    assert {e["type"] for e in events} == {FileChangeType.Created}
     assert len(gopls.batches) <= 10
 
 
@@ -97,7 +102,7 @@ def test_a_symlink_cycle_does_not_hang(tmp_path: Path, start: StartService) -> N
     (tmp_path / "a" / "x.go").write_text("package a\n")
     service, gopls = start()
     append(tmp_path / "loop" / "a" / "up" / "a" / "x.go")
-    assert gopls.settle() == [{"uri": uri_of(tmp_path / "a" / "x.go"), "type": 2}]
+    assert gopls.settle() == [{"uri": uri_of(tmp_path / "a" / "x.go"), "type": FileChangeType.Changed}]
     assert service.health_section()["watchedDirectories"] == 2
 
 
@@ -113,13 +118,117 @@ def test_links_out_of_the_workspace_are_not_followed(tmp_path: Path, start: Star
     assert any("outside the workspace" in p.message for p in service.problems())
 
 
+def test_a_base_outside_the_workspace_is_not_watched(tmp_path: Path, start: StartService) -> None:
+    workspace, elsewhere = tmp_path / "ws", tmp_path / "elsewhere"
+    workspace.mkdir()
+    for i in range(30):
+        (elsewhere / f"d{i}").mkdir(parents=True)
+    (elsewhere / "x.go").write_text("package x\n")
+    service, gopls = start(workspace)
+    service.on_register("outside", gopls_watchers(elsewhere))
+    service.set_gopls_settings({"directoryFilters": ["-**/node_modules", "-gen"]})  # re-walks, as in a session
+    assert service.wait_idle()
+    append(elsewhere / "x.go")
+    (workspace / "a.go").write_text("package w\n")
+    assert gopls.settle() == [{"uri": uri_of(workspace / "a.go"), "type": FileChangeType.Created}]
+    health = service.health_section()
+    assert health["watchedDirectories"] == 1
+    assert health["skippedBases"] == [str(elsewhere)]
+    [problem] = service.problems()
+    assert "outside the workspace folders" in problem.message and str(elsewhere) in problem.message
+    assert "Add Folder to Workspace" in problem.fix
+
+
+def test_a_registration_for_the_root_directory_walks_nothing_outside(tmp_path: Path, start: StartService) -> None:
+    service, _ = start(tmp_path, base=Path("/"))
+    health = service.health_section()
+    assert health["watchedDirectories"] == 1
+    assert health["skippedBases"] == ["/"]
+
+
+def test_a_new_base_inside_the_workspace_is_walked(tmp_path: Path, start: StartService) -> None:
+    """The user opened the module through a symlink and gopls names its real directory:
+    the base is a new root, and its names are the ones gopls's pattern matches."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.go").write_text("package w\n")
+    (tmp_path / "opened").symlink_to(real, target_is_directory=True)
+    _, gopls = start(tmp_path / "opened", base=real)
+    append(real / "a.go")
+    assert gopls.settle() == [{"uri": uri_of(real / "a.go"), "type": FileChangeType.Changed}]
+
+
+def test_watched_directories_stop_at_the_cap(tmp_path: Path, start: StartService) -> None:
+    for i in range(12):
+        (tmp_path / f"d{i:02}").mkdir()
+        (tmp_path / f"d{i:02}" / "a.go").write_text("package d\n")
+    service, gopls = start(max_watched_dirs=5)
+    append(tmp_path / "d00" / "a.go")
+    (tmp_path / "d11" / "a.go").unlink()  # over the cap: nobody sees it
+    (tmp_path / "d12").mkdir()  # appears in a watched directory, but the cap is reached
+    (tmp_path / "d12" / "b.go").write_text("package d\n")
+    assert gopls.settle() == [{"uri": uri_of(tmp_path / "d00" / "a.go"), "type": FileChangeType.Changed}]
+    health = service.health_section()
+    assert (health["watchedDirectories"], health["maxWatchedDirectories"]) == (5, 5)
+    assert health["directoriesOverCap"] == 13 + 1 - 5
+    [problem] = service.problems()
+    assert "the cap" in problem.message and str(tmp_path / "d04") in problem.message
+    assert "directoryFilters" in problem.fix
+
+
+def test_filters_that_bring_the_workspace_under_the_cap_clear_the_problem(tmp_path: Path, start: StartService) -> None:
+    for name in ("src", "gen1", "gen2"):
+        (tmp_path / name).mkdir()
+    service, gopls = start(max_watched_dirs=2)
+    service.set_gopls_settings({"directoryFilters": ["-gen1", "-gen2"]})
+    assert service.wait_idle()
+    assert service.health_section()["directoriesOverCap"] == 0
+    assert service.problems() == []
+    (tmp_path / "src" / "a.go").write_text("package src\n")
+    assert gopls.settle() == [{"uri": uri_of(tmp_path / "src" / "a.go"), "type": FileChangeType.Created}]
+
+
+def test_a_name_that_is_not_utf8_reaches_gopls_with_its_window(tmp_path: Path, start: StartService) -> None:
+    _, gopls = start()
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.go"))  # Latin-1, not UTF-8
+    odd.write_text("package w\n")
+    (tmp_path / "plain.go").write_text("package w\n")
+    assert sorted(e["uri"] for e in gopls.settle()) == [
+        uri_of(tmp_path) + "/caf%E9.go",
+        uri_of(tmp_path / "plain.go"),
+    ]
+
+
+def test_the_editors_name_for_a_non_utf8_file_is_the_same_file(tmp_path: Path, start: StartService) -> None:
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.go"))
+    odd.write_text("package w\n")
+    service, gopls = start()
+    append(odd)
+    service.on_client_changes([{"uri": uri_of(tmp_path) + "/caf%E9.go", "type": FileChangeType.Changed}])
+    assert gopls.settle() == [{"uri": uri_of(tmp_path) + "/caf%E9.go", "type": FileChangeType.Changed}]
+
+
+def test_malformed_editor_events_are_dropped_one_by_one(tmp_path: Path, start: StartService) -> None:
+    service, gopls = start()
+    good = {"uri": uri_of(tmp_path / "a.go"), "type": FileChangeType.Changed}
+    service.on_client_changes(
+        [
+            {"uri": 5, "type": FileChangeType.Changed},
+            {"uri": uri_of(tmp_path / "b.go"), "type": True},
+            {"uri": uri_of(tmp_path / "c.go"), "type": 4},
+            good,
+        ]
+    )
+    assert gopls.settle() == [good]
+
+
 def test_a_rename_is_a_delete_and_a_create(tmp_path: Path, start: StartService) -> None:
     (tmp_path / "old.go").write_text("package w\n")
     _, gopls = start()
     (tmp_path / "old.go").rename(tmp_path / "new.go")
     assert sorted(gopls.settle(), key=lambda e: e["type"]) == [
-        {"uri": uri_of(tmp_path / "new.go"), "type": 1},
-        {"uri": uri_of(tmp_path / "old.go"), "type": 3},
+        {"uri": uri_of(tmp_path / "new.go"), "type": FileChangeType.Created},
+        {"uri": uri_of(tmp_path / "old.go"), "type": FileChangeType.Deleted},
     ]
 
 
@@ -129,15 +238,15 @@ def test_a_directory_moved_out_reports_its_files_deleted(tmp_path: Path, start: 
     (workspace / "pkg" / "sub" / "a.go").write_text("package sub\n")
     _, gopls = start(workspace)
     (workspace / "pkg").rename(tmp_path / "moved-away")
-    assert gopls.settle() == [{"uri": uri_of(workspace / "pkg" / "sub" / "a.go"), "type": 3}]
+    assert gopls.settle() == [{"uri": uri_of(workspace / "pkg" / "sub" / "a.go"), "type": FileChangeType.Deleted}]
 
 
 def test_editor_events_share_the_de_duplication(tmp_path: Path, start: StartService) -> None:
     real_file = bazel_like_workspace(tmp_path)
     service, gopls = start()
     append(real_file)
-    service.on_client_changes([{"uri": uri_of(tmp_path / "linked" / "a.go"), "type": 2}])
-    assert gopls.settle() == [{"uri": uri_of(real_file), "type": 2}]
+    service.on_client_changes([{"uri": uri_of(tmp_path / "linked" / "a.go"), "type": FileChangeType.Changed}])
+    assert gopls.settle() == [{"uri": uri_of(real_file), "type": FileChangeType.Changed}]
 
 
 def test_nothing_is_sent_without_a_registration(tmp_path: Path, start: StartService) -> None:
@@ -157,7 +266,7 @@ def test_directory_filters_from_gopls_settings(tmp_path: Path, start: StartServi
     assert service.wait_idle()
     (tmp_path / "gen" / "a.go").write_text("package gen\n")
     (tmp_path / "src" / "b.go").write_text("package src\n")
-    assert gopls.settle() == [{"uri": uri_of(tmp_path / "src" / "b.go"), "type": 1}]
+    assert gopls.settle() == [{"uri": uri_of(tmp_path / "src" / "b.go"), "type": FileChangeType.Created}]
 
 
 class _LimitedWatcher(InotifyWatcher):
@@ -178,7 +287,7 @@ def test_at_the_watch_limit_directories_are_polled(tmp_path: Path, start: StartS
     service, gopls = start(watcher_factory=_LimitedWatcher)
     append(tmp_path / "pkg" / "a.go", "// a longer edit, so the size changes\n")
     events = gopls.wait_for(1, timeout=POLL_INTERVAL_S * 3)
-    assert events == [{"uri": uri_of(tmp_path / "pkg" / "a.go"), "type": 2}]
+    assert events == [{"uri": uri_of(tmp_path / "pkg" / "a.go"), "type": FileChangeType.Changed}]
     [problem] = service.problems()
     assert "watch limit" in problem.message
     assert "fs.inotify.max_user_watches" in problem.fix
@@ -209,8 +318,8 @@ def test_an_overflow_rescans_and_reports_what_changed(
     monkeypatch.setattr(_LossyWatcher, "dropping", False)
     service.on_overflow()  # what watchdog's reader calls on IN_Q_OVERFLOW
     assert sorted((e["uri"], e["type"]) for e in gopls.settle()) == [
-        (uri_of(tmp_path / "created.go"), 1),
-        (uri_of(tmp_path / "edited.go"), 2),
+        (uri_of(tmp_path / "created.go"), FileChangeType.Created),
+        (uri_of(tmp_path / "edited.go"), FileChangeType.Changed),
     ]
     [problem] = service.problems()
     assert "overflowed" in problem.message

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol.types import FileChangeType
 
 from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
 from tests.file_events.test_gopls import _received_changes
-from tests.support import sidecar_command
+from tests.support import sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -82,7 +83,9 @@ def test_one_event_per_real_file_through_aliases(example_workspace: Path, tmp_pa
         for alias in ("inventory", "linked", "abs", "bazel-out/inventory", ".cache/out/inventory"):
             with (example_workspace / alias / "inventory.go").open("a") as f:
                 f.write("\n// touched\n")
-        assert session.wait_received(1) == [{"uri": path_to_uri(inventory / "inventory.go"), "type": 2}]
+        assert session.wait_received(1) == [
+            {"uri": path_to_uri(inventory / "inventory.go"), "type": FileChangeType.Changed}
+        ]
         events = client.request("goSidecar/health")["fileEvents"]
         assert events["forwarded"] == 1 and events["received"] > 1 and events["suppressed"] >= 1
     finally:
@@ -130,7 +133,7 @@ def test_generator_of_500_files_each_once_and_diagnostics_end_correct(session: S
     received = session.wait_received(500)
     uris = [change["uri"] for change in received]
     assert len(uris) == len(set(uris)) == 500, "a generated file reached gopls more or less than once"
-    assert all(change["type"] == 1 for change in received)
+    assert all(change["type"] == FileChangeType.Created for change in received)
     client.wait_for_notification(
         "textDocument/publishDiagnostics",
         lambda p: p["uri"] == uri and not p["diagnostics"],
@@ -146,5 +149,36 @@ def test_symlink_cycle_does_not_hang(example_workspace: Path) -> None:
         client.request("workspace/symbol", {"query": ""}, timeout=60)
         Session(client, example_workspace, example_workspace / "none").wait_watching()
         assert client.request("goSidecar/health", timeout=10)["ok"]
+    finally:
+        client.shutdown()
+
+
+def test_a_gowork_module_outside_the_folder_is_reported_not_watched(example_workspace: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "sub").mkdir(parents=True)
+    (other / "go.mod").write_text("module example.com/other\n\ngo 1.22\n")
+    (other / "other.go").write_text("package other\n")
+    (example_workspace / "go.work").write_text("go 1.22\n\nuse (\n\t.\n\t../other\n)\n")
+    log = tmp_path / "gopls.log"
+    client = LspClient(sidecar_command(), cwd=str(example_workspace))
+    client.initialize(path_to_uri(example_workspace), {"gopls": {"args": ["-rpc.trace", f"-logfile={log}"]}})
+    client.request("workspace/symbol", {"query": ""}, timeout=120)
+    session = Session(client, example_workspace, log)
+    try:
+        session.wait_watching()
+        wait_until(
+            lambda: client.request("goSidecar/health")["fileEvents"]["skippedBases"] == [str(other)],
+            30,
+            "gopls's registration for ../other to be skipped",
+        )
+        report = client.request("goSidecar/health")
+        assert report["fileEvents"]["watchedDirectories"] == 4  # the workspace and its 3 packages
+        assert any(str(other) in p["message"] and "outside the workspace" in p["message"] for p in report["problems"])
+        with (other / "other.go").open("a") as f:
+            f.write("\n// not watched\n")
+        target = example_workspace / "pricing" / "pricing.go"
+        with target.open("a") as f:
+            f.write("\n// watched\n")
+        assert session.wait_received(1) == [{"uri": path_to_uri(target), "type": FileChangeType.Changed}]
     finally:
         client.shutdown()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gosidecar.file_events.lsp import ChangeType
+from gosidecar.file_events.lsp import FileChangeType
 from gosidecar.file_events.tree import DirectoryFilters, Root, Tree, diff_trees
 from tests.file_events.support import append, bazel_like_workspace
 
@@ -87,8 +87,8 @@ def test_subtrees_come_and_go_and_rescans_diff(tmp_path: Path) -> None:
     (tmp_path / "gen" / "sub" / "x.go").unlink()
     after = Tree([Root.of(str(tmp_path))], DirectoryFilters())
     assert sorted(diff_trees(before, after)) == [
-        (str(tmp_path / "gen" / "sub" / "x.go"), ChangeType.DELETED),
-        (str(tmp_path / "new.go"), ChangeType.CREATED),
+        (str(tmp_path / "gen" / "sub" / "x.go"), FileChangeType.Deleted),
+        (str(tmp_path / "new.go"), FileChangeType.Created),
     ]
     gone = tree.remove_subtree(str(tmp_path / "gen"))
     assert str(tmp_path / "gen" / "sub") in gone

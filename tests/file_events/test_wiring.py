@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol.types import FileChangeType
 
 from gosidecar.file_events import FileEventService
 from gosidecar.file_events.wiring import WATCHED_FILES, attach, workspace_folders
@@ -118,7 +119,7 @@ def test_editor_events_go_through_the_service(
         {"registrations": [_registration("w-0", WATCHED_FILES, gopls_watchers(tmp_path))]},
     )
     hook = proxy.hooks[(Side.CLIENT, Kind.NOTIFICATION, WATCHED_FILES)]
-    change = {"uri": uri_of(tmp_path / "a.go"), "type": 2}
+    change = {"uri": uri_of(tmp_path / "a.go"), "type": FileChangeType.Changed}
     for _ in range(3):
         assert hook(Message.from_obj({"method": WATCHED_FILES, "params": {"changes": [change]}})) is None
     assert gopls.settle() == [change]
@@ -139,3 +140,28 @@ def test_gopls_directory_filters_are_read_from_the_editors_answer(
     for listener in proxy.exit_listeners:
         listener(1)
     assert service.wait_idle()
+
+
+def test_a_folder_added_to_the_workspace_is_watched_with_its_base(
+    tmp_path: Path, wired: tuple[RecordingProxy, FileEventService, Recorder]
+) -> None:
+    proxy, service, gopls = wired
+    first, added = tmp_path / "first", tmp_path / "added"
+    first.mkdir()
+    added.mkdir()
+    initialize = proxy.hooks[(Side.CLIENT, Kind.REQUEST, "initialize")]
+    initialize(request(1, "initialize", {"rootUri": uri_of(first), "capabilities": {}}))
+    proxy.from_gopls(
+        "client/registerCapability",
+        {"registrations": [_registration("w-0", WATCHED_FILES, gopls_watchers(added))]},
+    )
+    assert service.wait_idle()
+    assert service.health_section()["skippedBases"] == [str(added)]
+    hook = proxy.hooks[(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeWorkspaceFolders")]
+    event = {"added": [{"uri": uri_of(added), "name": "added"}], "removed": []}
+    hook(Message.from_obj({"method": "workspace/didChangeWorkspaceFolders", "params": {"event": event}}))
+    assert service.wait_idle()
+    health = service.health_section()
+    assert (health["skippedBases"], health["watchedDirectories"]) == ([], 2)
+    (added / "a.go").write_text("package added\n")
+    assert gopls.settle() == [{"uri": uri_of(added / "a.go"), "type": FileChangeType.Created}]

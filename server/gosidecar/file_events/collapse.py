@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gosidecar.file_events.lsp import ChangeType
+from gosidecar.file_events.lsp import FileChangeType
 
 CAP_WINDOWS = 4
 """A window never stays open longer than this many debounce periods."""
@@ -34,7 +34,7 @@ class NetChange:
     """What one window did to one key."""
 
     key: str
-    change: ChangeType | None
+    change: FileChangeType | None
     """None when the window's events cancel out."""
     events: int
     """How many events were collapsed into this one."""
@@ -44,21 +44,21 @@ class NetChange:
 
 @dataclass
 class _Pending:
-    first: ChangeType
-    last: ChangeType
+    first: FileChangeType
+    last: FileChangeType
     events: int
     fallback_uri: str | None
     first_at: float
     last_at: float
 
-    def net(self) -> ChangeType | None:
-        existed_before = self.first is not ChangeType.CREATED
-        exists_after = self.last is not ChangeType.DELETED
+    def net(self) -> FileChangeType | None:
+        existed_before = self.first is not FileChangeType.Created
+        exists_after = self.last is not FileChangeType.Deleted
         if existed_before and exists_after:
-            return ChangeType.CHANGED
+            return FileChangeType.Changed
         if existed_before:
-            return ChangeType.DELETED
-        return ChangeType.CREATED if exists_after else None
+            return FileChangeType.Deleted
+        return FileChangeType.Created if exists_after else None
 
 
 class Collapser:
@@ -76,7 +76,7 @@ class Collapser:
     def debounce_s(self, seconds: float) -> None:
         self._debounce_s = max(0.0, seconds)
 
-    def add(self, key: str, change: ChangeType, now: float, fallback_uri: str | None = None) -> None:
+    def add(self, key: str, change: FileChangeType, now: float, fallback_uri: str | None = None) -> None:
         if not self._pending:
             self._window_start = now
         self._last_event = now

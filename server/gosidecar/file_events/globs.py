@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gosidecar.file_events.lsp import ALL_WATCH_KINDS, ChangeType, file_path
+from gosidecar.file_events.lsp import ALL_WATCH_KINDS, FileChangeType, file_path, watch_kind
 
 _GLOB_CHARS = frozenset("*?{}[]")
 
@@ -168,9 +168,9 @@ class WatcherSet:
         """Whether gopls registered exactly this path (how it names a directory it knows)."""
         return path in self._literal_kinds
 
-    def matches(self, path: str, change: ChangeType | None = None) -> bool:
+    def matches(self, path: str, change: FileChangeType | None = None) -> bool:
         """Whether any watcher covers `path` (for `change`, or for any change if None)."""
-        wanted = change.watch_kind if change is not None else ALL_WATCH_KINDS
+        wanted = watch_kind(change) if change is not None else ALL_WATCH_KINDS
         if self._literal_kinds.get(path, 0) & wanted:
             return True
         return any(kind & wanted and regex.match(path) for regex, kind in self._globs)

@@ -1,28 +1,40 @@
-"""The LSP vocabulary of watched files: change types, watch kinds, file URIs."""
+"""The LSP vocabulary of watched files: change types, watch kinds, file URIs.
+
+URIs are byte-exact (`gosidecar.uris`): a file whose name is not valid UTF-8 still
+reaches gopls, under the percent-encoding of its raw bytes.
+"""
 
 from __future__ import annotations
 
-import enum
+from lsprotocol.types import FileChangeType, WatchKind
 
 from gosidecar.uris import path_to_uri, uri_to_path
 
-__all__ = ["ALL_WATCH_KINDS", "ChangeType", "file_path", "path_to_uri"]
+__all__ = ["ALL_WATCH_KINDS", "FileChangeType", "change_type", "file_path", "path_to_uri", "watch_kind"]
 
-ALL_WATCH_KINDS = 7
-"""`WatchKind` Create | Change | Delete, the default of a `FileSystemWatcher`."""
+ALL_WATCH_KINDS = int(WatchKind.Create) | int(WatchKind.Change) | int(WatchKind.Delete)
+"""The default `kind` of a `FileSystemWatcher`: every change."""
+
+_WATCH_KINDS = {
+    FileChangeType.Created: WatchKind.Create,
+    FileChangeType.Changed: WatchKind.Change,
+    FileChangeType.Deleted: WatchKind.Delete,
+}
 
 
-class ChangeType(enum.IntEnum):
-    """`FileChangeType` of an LSP `FileEvent`."""
+def watch_kind(change: FileChangeType) -> int:
+    """The `WatchKind` bit that asks for this change."""
+    return int(_WATCH_KINDS[change])
 
-    CREATED = 1
-    CHANGED = 2
-    DELETED = 3
 
-    @property
-    def watch_kind(self) -> int:
-        """The `WatchKind` bit that asks for this change (Create=1, Change=2, Delete=4)."""
-        return 1 << (self.value - 1)
+def change_type(raw: object) -> FileChangeType | None:
+    """The `FileChangeType` a `FileEvent`'s `type` names; None for anything else."""
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        return None
+    try:
+        return FileChangeType(raw)
+    except ValueError:
+        return None
 
 
 def file_path(uri: str) -> str | None:

@@ -4,6 +4,19 @@ Every piece of state lives on one service thread. The public methods, watchdog's
 reader thread and the editor's notifications only put a job on its queue, so none of
 them ever waits for a tree walk, and the thread also closes debounce windows (sending
 the batch to gopls) and polls directories that could not be watched.
+
+What is watched: the workspace folders (those of `initialize` and those added later by
+`didChangeWorkspaceFolders`), and a registration's base directory only when its real
+path lies inside one of them. A base outside every folder (gopls names a module of a
+`go.work` in `../other`, or a crafted workspace names `/`) is not walked or watched:
+it is logged, listed as `skippedBases` in the health section and reported as a problem;
+gopls then learns of changes there only as edits of documents open in the editor. Within the folders at
+most `max_watched_dirs` directories are watched (`tree.MAX_DIRECTORIES` by default);
+past the cap the rest go unwatched and the health report says so, with the
+`directoryFilters` that would bring the workspace under it.
+
+One entry never costs the others: an event or a window entry that fails is logged and
+dropped on its own, and file names that are not valid UTF-8 get byte-exact URIs.
 """
 
 # String paths and os.path on purpose: this code runs for every inotify event and every
@@ -13,12 +26,14 @@ the batch to gopls) and polls directories that could not be watched.
 from __future__ import annotations
 
 import errno
+import heapq
 import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,13 +41,15 @@ from watchdog.observers.inotify_c import InotifyConstants
 
 from gosidecar.file_events.collapse import Collapser, NetChange
 from gosidecar.file_events.globs import FileWatcher, WatcherSet, parse_watchers
-from gosidecar.file_events.lsp import ChangeType, file_path, path_to_uri
+from gosidecar.file_events.lsp import FileChangeType, change_type, file_path, path_to_uri
 from gosidecar.file_events.tree import (
     GOPLS_DEFAULT_FILTERS,
+    MAX_DIRECTORIES,
     DirectoryFilters,
     Root,
     Tree,
     diff_trees,
+    is_within,
 )
 from gosidecar.file_events.watcher import InotifyWatcher, RawEvent, WatchBackend, WatcherFactory
 from gosidecar.history import History
@@ -54,6 +71,16 @@ _WATCH_LIMIT_FIX = (
     "(persist it in /etc/sysctl.d/), or exclude large trees with the gopls setting "
     "`directoryFilters`."
 )
+_SHOWN = 3
+"""How many paths a problem message names."""
+
+
+@dataclass(frozen=True)
+class _RootPlan:
+    """Where the tree walk starts, and the registration bases it leaves out."""
+
+    roots: tuple[Root, ...]
+    outside: tuple[str, ...]
 
 
 class FileEventService:
@@ -66,6 +93,7 @@ class FileEventService:
         workspace_folders: list[str],
         *,
         watcher_factory: WatcherFactory = InotifyWatcher,
+        max_watched_dirs: int = MAX_DIRECTORIES,
         history: History | None = None,
     ) -> None:
         self._send = send_to_gopls
@@ -76,7 +104,9 @@ class FileEventService:
         self._watchers = WatcherSet()
         self._folders = _paths(workspace_folders)
         self._filters = DirectoryFilters()
-        self._tree = Tree([], self._filters)
+        self._max_dirs = max_watched_dirs
+        self._tree = Tree([], self._filters, max_watched_dirs)
+        self._tree_plan = _RootPlan((), ())
         self._watched: set[str] = set()
         self._unwatched: set[str] = set()
         self._next_poll = 0.0
@@ -84,6 +114,8 @@ class FileEventService:
         self._received = self._forwarded = self._suppressed = self._overflows = 0
         self._debounce_ms = settings.debounceMs
         self._outside_links: list[str] = []
+        self._outside_bases: tuple[str, ...] = ()
+        self._over_cap: tuple[int, list[str]] = (0, [])
         self._backend: WatchBackend | None = self._start_backend(watcher_factory)
         self._thread = threading.Thread(target=self._run, name="file-events", daemon=True)
         self._thread.start()
@@ -141,12 +173,17 @@ class FileEventService:
                 "debounceMs": self._debounce_ms,
                 "watchedDirectories": len(self._watched),
                 "polledDirectories": len(self._unwatched),
+                "maxWatchedDirectories": self._max_dirs,
+                "directoriesOverCap": self._over_cap[0],
+                "skippedBases": list(self._outside_bases),
             }
 
     def problems(self) -> list[Problem]:
         with self._stats_lock:
             polled, watched = len(self._unwatched), len(self._watched)
             overflows, outside = self._overflows, list(self._outside_links)
+            over_cap, over_cap_sample = self._over_cap
+            outside_bases = list(self._outside_bases)
         found: list[Problem] = []
         if self._backend is None:
             found.append(
@@ -176,12 +213,33 @@ class FileEventService:
                     "exclude generated trees with gopls `directoryFilters`.",
                 )
             )
+        if over_cap:
+            found.append(
+                Problem(
+                    "warning",
+                    f"{watched} directories are watched, the cap; {over_cap} more and everything under them "
+                    f"are not, so changes made there outside the editor do not reach gopls: "
+                    f"{_shown(over_cap_sample, over_cap)}",
+                    "Exclude trees gopls need not see with the gopls setting `directoryFilters`, "
+                    'e.g. `"-**/testdata"`.',
+                )
+            )
+        if outside_bases:
+            found.append(
+                Problem(
+                    "warning",
+                    f"gopls asked to watch {len(outside_bases)} directories outside the workspace folders; "
+                    f"they are not watched: {_shown(outside_bases, len(outside_bases))}",
+                    "Add the folder to the workspace (File > Add Folder to Workspace) if gopls should see "
+                    "changes made there outside the editor.",
+                )
+            )
         if outside:
-            shown = ", ".join(outside[:3]) + (" …" if len(outside) > 3 else "")
             found.append(
                 Problem(
                     "info",
-                    f"{len(outside)} symlinked directories lead outside the workspace and are not watched: {shown}",
+                    f"{len(outside)} symlinked directories lead outside the workspace and are not watched: "
+                    f"{_shown(outside, len(outside))}",
                     "Add the link's target to the workspace if gopls should see its changes.",
                 )
             )
@@ -249,14 +307,14 @@ class FileEventService:
     def _handle_directory(self, event: RawEvent) -> None:
         if event.has(_APPEARED):
             for path in self._tree.add_subtree(event.path):
-                self._record(path, ChangeType.CREATED)
+                self._record(path, FileChangeType.Created)
             self._sync_watches(report=True)
         elif event.has(_VANISHED):
             for path in self._tree.remove_subtree(event.path):
-                self._record(path, ChangeType.DELETED)
+                self._record(path, FileChangeType.Deleted)
             self._sync_watches(report=True)
 
-    def _record(self, real_path: str, change: ChangeType, fallback_uri: str | None = None) -> None:
+    def _record(self, real_path: str, change: FileChangeType, fallback_uri: str | None = None) -> None:
         if fallback_uri is None and not any(self._watchers.matches(view) for view in self._tree.view_paths(real_path)):
             return  # not a file gopls asked for
         self._collapser.add(real_path, change, time.monotonic(), fallback_uri)
@@ -265,13 +323,19 @@ class FileEventService:
 
     def _record_client_changes(self, changes: list[dict[str, Any]]) -> None:
         for raw in changes:
-            uri, kind = raw.get("uri"), raw.get("type")
-            path = file_path(uri) if isinstance(uri, str) else None
-            if path is None or kind not in (1, 2, 3):
-                continue
-            directory, name = os.path.split(os.path.normpath(path))
-            assert isinstance(uri, str)
-            self._record(os.path.join(os.path.realpath(directory), name), ChangeType(kind), uri)
+            try:
+                self._record_client_change(raw)
+            except Exception:
+                log.exception("file events: dropped the editor's event %r", raw)
+
+    def _record_client_change(self, raw: dict[str, Any]) -> None:
+        uri, change = raw.get("uri"), change_type(raw.get("type"))
+        path = file_path(uri) if isinstance(uri, str) else None
+        if path is None or change is None:
+            return
+        directory, name = os.path.split(os.path.normpath(path))
+        assert isinstance(uri, str)
+        self._record(os.path.join(os.path.realpath(directory), name), change, uri)
 
     def _flush(self, *, force: bool) -> None:
         now = time.monotonic()
@@ -281,7 +345,11 @@ class FileEventService:
         batch: list[dict[str, Any]] = []
         sent: set[str] = set()
         for net in window:
-            uri = self._uri_for(net)
+            try:
+                uri = self._uri_for(net)
+            except Exception:  # one odd name must not cost the rest of the window
+                log.exception("file events: dropped the change of %r", net.key)
+                continue
             if uri is not None and uri not in sent and net.change is not None:
                 sent.add(uri)
                 batch.append({"uri": uri, "type": int(net.change)})
@@ -310,10 +378,23 @@ class FileEventService:
             self._registrations.pop(registration_id, None)
         else:
             self._registrations[registration_id] = watchers
-        bases_before = self._base_dirs()
         self._watchers = WatcherSet(w for ws in self._registrations.values() for w in ws)
-        if self._base_dirs() != bases_before:
+        if self._plan_roots() != self._tree_plan:
             self._rebuild(report=False)
+
+    def _plan_roots(self) -> _RootPlan:
+        """The workspace folders, then the bases inside them (judged by real path, so a
+        link in the workspace cannot lead the walk out of it)."""
+        folders = [Root.of(f) for f in self._folders]
+        inside: list[Root] = []
+        outside: list[str] = []
+        for base in self._base_dirs():
+            root = Root.of(base)
+            if any(is_within(root.real, folder.real) for folder in folders):
+                inside.append(root)
+            else:
+                outside.append(root.view)
+        return _RootPlan(tuple(folders + inside), tuple(outside))
 
     def _base_dirs(self) -> list[str]:
         bases = (w.base for ws in self._registrations.values() for w in ws if w.base is not None)
@@ -349,14 +430,18 @@ class FileEventService:
 
     def _rebuild(self, *, report: bool) -> None:
         """Walk all roots again; with `report`, send what differs from the last walk."""
-        roots = [Root.of(p) for p in [*self._folders, *self._base_dirs()]]
-        old, self._tree = self._tree, Tree(roots, self._filters)
+        plan = self._plan_roots()
+        for base in set(plan.outside) - set(self._tree_plan.outside):
+            log.warning("not watching %s for gopls: it lies outside the workspace folders", base)
+        self._tree_plan = plan
+        old, self._tree = self._tree, Tree(plan.roots, self._filters, self._max_dirs)
         if report:
             for path, change in diff_trees(old, self._tree):
                 self._record(path, change)
         self._sync_watches(report=report)
         with self._stats_lock:
             self._outside_links = list(self._tree.outside_links)
+            self._outside_bases = plan.outside
 
     def _sync_watches(self, *, report: bool) -> None:
         """Watch every directory of the tree, then re-list the new ones: a file created
@@ -370,6 +455,9 @@ class FileEventService:
                     self._record(path, change)
         for directory in self._watched - self._tree.files.keys():
             self._unwatch(directory)
+        over_cap = self._tree.over_cap
+        with self._stats_lock:
+            self._over_cap = (len(over_cap), heapq.nsmallest(_SHOWN, over_cap))
 
     def _watch(self, directory: str) -> None:
         if self._backend is None:
@@ -416,12 +504,16 @@ def _idle() -> None:
     """The job of a wake-up without work: only the duties after every job run."""
 
 
-def _file_change(event: RawEvent) -> ChangeType:
+def _file_change(event: RawEvent) -> FileChangeType:
     if event.has(_APPEARED):
-        return ChangeType.CREATED
+        return FileChangeType.Created
     if event.has(_VANISHED):
-        return ChangeType.DELETED
-    return ChangeType.CHANGED
+        return FileChangeType.Deleted
+    return FileChangeType.Changed
+
+
+def _shown(paths: list[str], total: int) -> str:
+    return ", ".join(paths[:_SHOWN]) + (" …" if total > _SHOWN else "")
 
 
 def _paths(folders: Iterable[str]) -> list[str]:

@@ -11,6 +11,12 @@ other checkouts, which gopls does not edit and which would cost inotify watches.
 
 Skipped: `.git` and `node_modules` always, and whatever gopls's `directoryFilters`
 exclude, evaluated exactly as gopls does (relative to the root, last match wins).
+
+At most `max_dirs` real directories are listed (breadth-first over all roots at once,
+so every root gets its top levels): a workspace that holds more, or a root that is far
+too wide, costs neither unbounded inotify watches nor unbounded memory. The directories
+left unlisted are kept in `over_cap` (each one stands for its whole subtree) until they
+disappear or the tree is walked again.
 """
 
 # String paths and os.path on purpose: this code runs for every inotify event and every
@@ -26,10 +32,14 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gosidecar.file_events.lsp import ChangeType
+from gosidecar.file_events.lsp import FileChangeType
 
 ALWAYS_SKIPPED = frozenset({".git", "node_modules"})
 GOPLS_DEFAULT_FILTERS = ("-**/node_modules",)
+MAX_DIRECTORIES = 20_000
+"""Default cap on listed (so watched) directories: far above a large Go monorepo's
+source tree once `directoryFilters` exclude its generated parts, far below a home
+directory or `/`."""
 
 
 @dataclass(frozen=True)
@@ -126,9 +136,10 @@ def _relative(path: str, directory: str) -> str:
 class Tree:
     """The real directories under the roots and the files last seen in each."""
 
-    def __init__(self, roots: Iterable[Root], filters: DirectoryFilters) -> None:
+    def __init__(self, roots: Iterable[Root], filters: DirectoryFilters, max_dirs: int = MAX_DIRECTORIES) -> None:
         self.roots = list(dict.fromkeys(roots))
         self.filters = filters
+        self.max_dirs = max_dirs
         self.files: dict[str, dict[str, Stamp]] = {}
         """Real directory -> file name -> stamp: every directory to watch."""
         self.links: dict[str, str] = {}
@@ -136,26 +147,28 @@ class Tree:
         self.outside_links: list[str] = []
         self.link_entries: set[str] = set()
         """Real paths of the directory links themselves: their change re-plans the tree."""
-        for root in self.roots:
-            self._walk(root.view, root.real, root)
+        self.over_cap: set[str] = set()
+        """Real directories not listed because `max_dirs` were listed already."""
+        self._walk([(root.view, root.real, root) for root in self.roots])
 
     def add_subtree(self, real_dir: str) -> list[str]:
         """List a directory that appeared; returns its new files and directories."""
         for view in self.view_paths(real_dir):
             root = self._root_of(view)
             if root is not None and self._included(view, root):
-                return self._walk(view, real_dir, root)
+                return self._walk([(view, real_dir, root)])
         return []
 
     def remove_subtree(self, real_dir: str) -> list[str]:
         """Forget a directory that went away; returns the files and directories it held."""
         gone: list[str] = []
+        self.over_cap.difference_update([d for d in self.over_cap if is_within(d, real_dir)])
         for directory in [d for d in self.files if is_within(d, real_dir)]:
             gone.append(directory)
             gone.extend(os.path.join(directory, name) for name in self.files.pop(directory))
         return gone
 
-    def refresh_dir(self, real_dir: str) -> list[tuple[str, ChangeType]]:
+    def refresh_dir(self, real_dir: str) -> list[tuple[str, FileChangeType]]:
         """Re-list one directory (not its subdirectories) and report how its files differ."""
         known = self.files.get(real_dir)
         listing = _list_dir(real_dir)
@@ -166,19 +179,19 @@ class Tree:
         for name in listing.subdirs:
             subdir = os.path.join(real_dir, name)
             if subdir not in self.files:
-                changes.extend((p, ChangeType.CREATED) for p in self.add_subtree(subdir))
-        for subdir in [d for d in self.files if os.path.dirname(d) == real_dir]:
+                changes.extend((p, FileChangeType.Created) for p in self.add_subtree(subdir))
+        for subdir in [d for d in [*self.files, *self.over_cap] if os.path.dirname(d) == real_dir]:
             if os.path.basename(subdir) not in listing.subdirs:
-                changes.extend((p, ChangeType.DELETED) for p in self.remove_subtree(subdir))
+                changes.extend((p, FileChangeType.Deleted) for p in self.remove_subtree(subdir))
         return changes
 
-    def note(self, real_path: str, change: ChangeType) -> None:
+    def note(self, real_path: str, change: FileChangeType) -> None:
         """Keep the snapshot in step with a change the watcher reported."""
         directory, name = os.path.split(real_path)
         files = self.files.get(directory)
         if files is None:
             return
-        current = stamp_of(real_path) if change is not ChangeType.DELETED else None
+        current = stamp_of(real_path) if change is not FileChangeType.Deleted else None
         if current is None:
             files.pop(name, None)
         else:
@@ -201,24 +214,28 @@ class Tree:
         )
         return list(dict.fromkeys(direct + linked))
 
-    def _walk(self, view_dir: str, real_dir: str, root: Root) -> list[str]:
-        """Breadth-first from one directory; returns the paths it added."""
+    def _walk(self, starts: Iterable[tuple[str, str, Root]]) -> list[str]:
+        """Breadth-first from (view, real, root) directories; returns the paths it added."""
         added: list[str] = []
-        queue = deque([(view_dir, real_dir)])
+        queue = deque(starts)
         while queue:
-            view, real = queue.popleft()
+            view, real, root = queue.popleft()
             if real in self.files:
                 continue  # another name for a directory already seen (or a cycle)
+            if len(self.files) >= self.max_dirs:
+                self.over_cap.add(real)
+                continue
             listing = _list_dir(real)
             if listing is None:
                 continue
             self.files[real] = listing.files
+            self.over_cap.discard(real)
             added.append(real)
             added.extend(os.path.join(real, name) for name in listing.files)
-            for name in listing.subdirs:
+            for name in sorted(listing.subdirs):  # the same directories fall under the cap each time
                 child = os.path.join(view, name)
                 if self._included(child, root):
-                    queue.append((child, os.path.join(real, name)))
+                    queue.append((child, os.path.join(real, name), root))
             for name, target in listing.dir_links:
                 self.link_entries.add(os.path.join(real, name))
                 child = os.path.join(view, name)
@@ -228,7 +245,7 @@ class Tree:
                     self.outside_links.append(child)
                     continue
                 self.links[child] = target
-                queue.append((child, target))
+                queue.append((child, target, root))
         return added
 
     def _included(self, view: str, root: Root) -> bool:
@@ -240,29 +257,29 @@ class Tree:
         return next((r for r in self.roots if is_within(view, r.view)), None)
 
 
-def _diff_files(directory: str, before: dict[str, Stamp], after: dict[str, Stamp]) -> list[tuple[str, ChangeType]]:
+def _diff_files(directory: str, before: dict[str, Stamp], after: dict[str, Stamp]) -> list[tuple[str, FileChangeType]]:
     changes = [
         (
             os.path.join(directory, name),
-            ChangeType.CREATED if name not in before else ChangeType.CHANGED,
+            FileChangeType.Created if name not in before else FileChangeType.Changed,
         )
         for name, stamp in after.items()
         if before.get(name) != stamp
     ]
-    changes.extend((os.path.join(directory, n), ChangeType.DELETED) for n in before if n not in after)
+    changes.extend((os.path.join(directory, n), FileChangeType.Deleted) for n in before if n not in after)
     return changes
 
 
-def diff_trees(before: Tree, after: Tree) -> list[tuple[str, ChangeType]]:
+def diff_trees(before: Tree, after: Tree) -> list[tuple[str, FileChangeType]]:
     """How the files differ between two walks (a rescan after lost events).
 
     A directory only in `before` counts as deleted only if it is really gone (it may
     just have stopped being reachable); one only in `after` is reported as created.
     """
-    changes: list[tuple[str, ChangeType]] = []
+    changes: list[tuple[str, FileChangeType]] = []
     for directory, files in after.files.items():
         changes.extend(_diff_files(directory, before.files.get(directory, {}), files))
     for directory, files in before.files.items():
         if directory not in after.files and not os.path.isdir(directory):
-            changes.extend((os.path.join(directory, n), ChangeType.DELETED) for n in files)
+            changes.extend((os.path.join(directory, n), FileChangeType.Deleted) for n in files)
     return changes
