@@ -56,15 +56,28 @@ def schema_errors(value: Any, schema: dict[str, Any], where: str = "report") -> 
     return []
 
 
+def valid_sample(schema: dict[str, Any]) -> Any:
+    """The smallest value `schema` accepts (first enum value, empty arrays)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema["type"][0] if isinstance(schema["type"], list) else schema["type"]
+    if kind == "object":
+        return {key: valid_sample(item) for key, item in schema["properties"].items()}
+    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False, "null": None}[kind]
+
+
 def test_the_validator_finds_drift() -> None:
     """The checks below can fail: a missing key, an extra key, a wrong type are reported."""
-    section = SCHEMA["properties"]["fileEvents"]
-    good = dict.fromkeys(section["required"], 0)
-    assert schema_errors(good, section) == []
-    assert schema_errors({**good, "storms": 1}, section) == ["report: 'storms' is not in the schema"]
-    without = {key: value for key, value in good.items() if key != "received"}
-    assert schema_errors(without, section) == ["report: no 'received'"]
-    assert schema_errors({**good, "received": True}, section) == ["report.received: True is not integer"]
+    good = valid_sample(SCHEMA)
+    assert schema_errors(good, SCHEMA) == []
+    good["fileEvents"]["storms"] = 1
+    del good["ai"]["cacheHits"]
+    good["history"]["fileEvents"]["received"] = [True]
+    assert schema_errors(good, SCHEMA) == [
+        "report.fileEvents: 'storms' is not in the schema",
+        "report.ai: no 'cacheHits'",
+        "report.history.fileEvents.received[0]: True is not integer",
+    ]
 
 
 def health(client: LspClient) -> dict[str, Any]:

@@ -3,7 +3,7 @@ import * as vscode from "vscode";
 import { offerToDisableGoExtensionGopls } from "./goExtension";
 import { HealthView } from "./healthView";
 import { readManifest } from "./manifest";
-import { RESTART_GOPLS_METHOD } from "./protocol";
+import { INLINE_COMPLETION_ACCEPTED_COMMAND, INLINE_COMPLETION_ACCEPTED_METHOD, RESTART_GOPLS_METHOD } from "./protocol";
 import { PROCESS_KEYS } from "./settings";
 import { Sidecar } from "./sidecarClient";
 import { SidecarStatus } from "./statusBar";
@@ -30,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showErrorMessage(`Go Sidecar could not restart gopls: ${String(error)}`);
     }
   };
-  const health = new HealthView(running, section, { restartGopls, showLog: () => { log.show(); } });
+  const health = new HealthView(running, manifest, { restartGopls, showLog: () => { log.show(); } });
   const status = new SidecarStatus(running, manifest.commandId("healthCheck"), () =>
     config().get<number>("statusPollSeconds", 5),
   );
@@ -45,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(manifest.commandId("showLog"), () => {
       log.show();
     }),
+    vscode.commands.registerCommand(INLINE_COMPLETION_ACCEPTED_COMMAND, () => running.notify(INLINE_COMPLETION_ACCEPTED_METHOD)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (PROCESS_KEYS.some((key) => event.affectsConfiguration(`${section}.${key}`))) {
         void running.restartIfPythonChanged();

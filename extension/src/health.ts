@@ -11,10 +11,26 @@ export interface Problem {
 
 export interface RestartEntry {
   time: string;
-  reason: string;
+  reason: "rss-limit" | "rss-spike" | "crash" | "manual";
   rssBytes: number;
 }
 
+/** The last hour in buckets of `bucketSeconds`, oldest first (server/gosidecar/history.py). */
+export interface HealthHistory {
+  bucketSeconds: number;
+  /** Start of the first bucket, ISO 8601. */
+  start: string;
+  /** gopls's RSS per bucket; null where no sample was taken. */
+  rssBytes: { min: (number | null)[]; mean: (number | null)[]; max: (number | null)[] };
+  restarts: RestartEntry[];
+  fileEvents: { received: number[]; forwarded: number[] };
+  suggestions: { shown: number[]; accepted: number[]; shownTotal: number; acceptedTotal: number };
+  /** Histogram: lower bin edges (the last bin is open-ended) and counts. */
+  latencyMs: { edges: number[]; counts: number[] };
+}
+
+// Kept equal to server/gosidecar/health_schema.json: extension/test/healthSchema.test.ts
+// checks a complete HealthReport literal against it key by key.
 export interface HealthReport {
   ok: boolean;
   gopls: {
@@ -28,7 +44,14 @@ export interface HealthReport {
     restarts: number;
     restartLog: RestartEntry[];
   };
-  fileEvents: { received: number; forwarded: number; suppressed: number; debounceMs: number };
+  fileEvents: {
+    received: number;
+    forwarded: number;
+    suppressed: number;
+    debounceMs: number;
+    watchedDirectories: number;
+    polledDirectories: number;
+  };
   ai: {
     enabled: boolean;
     state: "ready" | "loading" | "disabled" | "error";
@@ -43,8 +66,13 @@ export interface HealthReport {
     latencyMsP50: number;
     latencyMsP95: number;
     error: string | null;
+    backend: string;
+    loaded: boolean;
+    cacheHits: number;
+    lastReusedPrefixTokens: number;
   };
   problems: Problem[];
+  history: HealthHistory;
 }
 
 /** Share of the memory limit at which the status bar turns to the warning colour. */
@@ -95,8 +123,10 @@ export function statusView(report: HealthReport): StatusView {
   const errors = report.problems.filter((p) => p.severity === "error").length;
   const warning = nearMemoryLimit(report) || report.ai.state === "error" || errors > 0;
   const icon = warning ? "$(warning)" : "$(pulse)";
+  const trend = memoryTrend(report.history);
   const tooltipLines = [
     memoryText(report) + (report.gopls.memoryLimitBytes > 0 ? " (limit)" : " (no limit)"),
+    ...(trend === undefined ? [] : [trend]),
     `peak ${formatBytes(report.gopls.peakRssBytes)}, ${report.gopls.restarts} restart(s)`,
     `${aiText(report)}${report.ai.state === "ready" ? `, KV cache ${kvCacheText(report)}` : ""}`,
     ...report.problems.map((p) => `${p.severity}: ${p.message}`),
@@ -107,6 +137,25 @@ export function statusView(report: HealthReport): StatusView {
     tooltip: tooltipLines.join("\n"),
     level: warning ? "warning" : "normal",
   };
+}
+
+/** Minutes back that the status bar's trend compares with. */
+export const TREND_MINUTES = 10;
+
+/** "gopls 1.2 GB, +300 MB in 10 min" from the history's RSS means; undefined without two samples. */
+export function memoryTrend(history: HealthHistory): string | undefined {
+  const means = history.rssBytes.mean;
+  const sampled = means.flatMap((value, index) => (value === null ? [] : [index]));
+  const last = sampled.at(-1);
+  const back = Math.round((TREND_MINUTES * 60) / history.bucketSeconds);
+  const first = sampled.find((index) => last !== undefined && index >= last - back);
+  if (last === undefined || first === undefined || first === last) {
+    return undefined;
+  }
+  const now = means[last] ?? 0;
+  const delta = now - (means[first] ?? 0);
+  const minutes = Math.max(1, Math.round(((last - first) * history.bucketSeconds) / 60));
+  return `gopls ${formatBytes(now)}, ${delta < 0 ? "−" : "+"}${formatBytes(Math.abs(delta))} in ${minutes} min`;
 }
 
 export function kvCacheText(report: HealthReport): string {

@@ -1,6 +1,8 @@
 // The Health Check page: plain HTML from the report, every value escaped. Fix buttons
 // post only an index back; the extension maps it to an action (see healthView.ts).
 import { type FixAction, formatBytes, type HealthReport, kvCacheText, type Problem } from "./health";
+import { historySection } from "./healthCharts";
+import { escapeHtml } from "./html";
 
 export interface HealthPage {
   report: HealthReport | undefined;
@@ -9,15 +11,6 @@ export interface HealthPage {
   /** The report's problems plus those the client found, each with its action. */
   problems: { problem: Problem; action: FixAction }[];
   generatedAt: Date;
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
 }
 
 function table(title: string, rows: [string, string][]): string {
@@ -93,16 +86,27 @@ const STYLE = `body{font-family:var(--vscode-font-family);color:var(--vscode-for
 table{border-collapse:collapse}th{text-align:left;padding:2px 1.5em 2px 0;color:var(--vscode-descriptionForeground);font-weight:normal}
 td{padding:2px 0}.ok{color:var(--vscode-testing-iconPassed)}.error{color:var(--vscode-errorForeground)}
 .problems li{margin-bottom:.6em}.severity{font-weight:bold;text-transform:uppercase}.fix{margin-top:.2em}
-button{background:var(--vscode-button-background);color:var(--vscode-button-foreground);border:none;padding:3px 10px;cursor:pointer}`;
+button{background:var(--vscode-button-background);color:var(--vscode-button-foreground);border:none;padding:3px 10px;cursor:pointer}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1em}figure{margin:0;max-width:760px}
+figcaption{color:var(--vscode-descriptionForeground);font-size:90%}svg text{fill:var(--vscode-charts-foreground,var(--vscode-foreground));font-size:11px}
+svg .axis,svg .tick{stroke:var(--vscode-charts-foreground,var(--vscode-foreground))}svg .grid{stroke:var(--vscode-charts-lines);stroke-dasharray:2 3}
+svg .rss{fill:none;stroke:var(--vscode-charts-blue);stroke-width:2}svg .limit{stroke:var(--vscode-charts-red);stroke-width:1.5;stroke-dasharray:6 4}
+svg .restart line{stroke:var(--vscode-charts-orange);stroke-width:1.5;stroke-dasharray:2 2}
+svg .received{fill:none;stroke:var(--vscode-charts-yellow);stroke-width:1}svg .forwarded{fill:var(--vscode-charts-blue)}
+svg .latency{fill:var(--vscode-charts-purple)}svg .shown{fill:none;stroke:var(--vscode-charts-lines);stroke-width:1}svg .accepted{fill:var(--vscode-charts-green)}
+body.vscode-high-contrast svg .rss,body.vscode-high-contrast svg .limit{stroke-width:3}body.vscode-high-contrast svg .received{stroke-width:2}
+table.data{margin:.5em 0 1em}table.data td,table.data th{padding:1px 1em 1px 0}caption{text-align:left;font-weight:bold}`;
 
 export function renderHealthPage(page: HealthPage, nonce: string, cspSource: string): string {
   const sections = page.report === undefined ? "" :
+    historySection(page.report.history, page.report.gopls.memoryLimitBytes) +
     goplsSection(page.report) + fileEventsSection(page.report) + aiSection(page.report);
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
 <style nonce="${nonce}">${STYLE}</style><title>Go Sidecar Health</title></head><body>
 <h1>Go Sidecar Health</h1>${summary(page)}${sections}${problemsSection(page)}
-<p><button data-command="refresh">Refresh</button> <button data-command="showLog">Show Sidecar Log</button>
+<p><button data-command="refresh">Refresh</button> <button data-command="copyReport">Copy report</button>
+<button data-command="showLog">Show Sidecar Log</button>
 <small>Updated ${escapeHtml(page.generatedAt.toLocaleTimeString())}</small></p>
 <script nonce="${nonce}">const vscode = acquireVsCodeApi();
 document.body.addEventListener("click", (event) => { const b = event.target.closest("button"); if (!b) return;

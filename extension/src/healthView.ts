@@ -1,10 +1,12 @@
 // "Go: Health Check": the sidecar's report plus the client's own findings in a webview,
-// each problem's fix as a button.
+// each problem's fix as a button, the last hour as charts, and "Copy report" as Markdown.
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { disableGoExtensionGopls, goExtensionProblem } from "./goExtension";
 import { type FixAction, fixAction, type HealthReport, type Problem } from "./health";
 import { type HealthPage, renderHealthPage } from "./healthHtml";
+import { REPORTED_SETTINGS, reportMarkdown } from "./healthMarkdown";
+import type { Manifest } from "./manifest";
 import { HEALTH_METHOD } from "./protocol";
 import type { Sidecar } from "./sidecarClient";
 
@@ -18,10 +20,11 @@ export interface HealthActions {
 export class HealthView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private fixes: { action: FixAction; fix: string }[] = [];
+  private page: HealthPage | undefined;
 
   constructor(
     private readonly sidecar: Sidecar,
-    private readonly section: string,
+    private readonly manifest: Manifest,
     private readonly commands: HealthActions,
   ) {}
 
@@ -49,6 +52,7 @@ export class HealthView implements vscode.Disposable {
 
   private async refresh(): Promise<void> {
     const page = await this.loadPage();
+    this.page = page;
     this.fixes = page.problems.map(({ action, problem }) => ({ action, fix: problem.fix }));
     if (this.panel !== undefined) {
       const nonce = randomBytes(16).toString("base64");
@@ -69,7 +73,7 @@ export class HealthView implements vscode.Disposable {
     return {
       report,
       error,
-      problems: problems.map((problem) => ({ problem, action: fixAction(problem.fix, this.section) })),
+      problems: problems.map((problem) => ({ problem, action: fixAction(problem.fix, this.manifest.section) })),
       generatedAt: new Date(),
     };
   }
@@ -77,6 +81,8 @@ export class HealthView implements vscode.Disposable {
   private async onMessage(message: { fix?: number; command?: string }): Promise<void> {
     if (message.command === "refresh") {
       await this.refresh();
+    } else if (message.command === "copyReport") {
+      await this.copyReport();
     } else if (message.command === "showLog") {
       this.commands.showLog();
     } else if (message.fix !== undefined) {
@@ -85,6 +91,18 @@ export class HealthView implements vscode.Disposable {
         await this.apply(fix.action, fix.fix);
       }
     }
+  }
+
+  private async copyReport(): Promise<void> {
+    const config = vscode.workspace.getConfiguration(this.manifest.section);
+    const markdown = reportMarkdown(this.page?.report, this.page?.problems.map((p) => p.problem) ?? [], {
+      extensionVersion: this.manifest.version,
+      vscodeVersion: vscode.version,
+      section: this.manifest.section,
+      settings: Object.fromEntries(REPORTED_SETTINGS.map((key) => [key, config.get(key)])),
+    });
+    await vscode.env.clipboard.writeText(markdown);
+    void vscode.window.showInformationMessage("The health report is on the clipboard, as Markdown.");
   }
 
   private async apply(action: FixAction, fix: string): Promise<void> {

@@ -82,6 +82,13 @@ export class Sidecar implements vscode.Disposable {
     });
   }
 
+  /** A sidecar notification without params; dropped while the sidecar is not running. */
+  async notify(method: string): Promise<void> {
+    if (this.client?.isRunning() === true) {
+      await this.client.sendNotification(method, {});
+    }
+  }
+
   /** A sidecar request without params, rejected after `timeoutMs`. */
   async request<R>(method: string, timeoutMs: number): Promise<R> {
     const client = this.client;

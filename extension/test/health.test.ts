@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fixAction, formatBytes, type HealthReport, statusView } from "../src/health";
-import { escapeHtml, renderHealthPage } from "../src/healthHtml";
-
-const MB = 1024 * 1024;
-
-function report(overrides: { rss?: number; limit?: number; aiState?: HealthReport["ai"]["state"] } = {}): HealthReport {
-  return {
-    ok: true,
-    gopls: { path: "/root/go/bin/gopls", version: "v0.23.0", pid: 42, running: true, rssBytes: overrides.rss ?? 300 * MB,
-      peakRssBytes: 350 * MB, memoryLimitBytes: overrides.limit ?? 2048 * MB, restarts: 0, restartLog: [] },
-    fileEvents: { received: 10, forwarded: 4, suppressed: 6, debounceMs: 100 },
-    ai: { enabled: true, state: overrides.aiState ?? "ready", modelPath: "/m/gemma.gguf", modelQuantization: "Q4_K_M",
-      kvCacheTypeK: "q8_0", kvCacheTypeV: "q8_0", flashAttention: true, contextTokens: 2048, kvCacheBytes: 20 * MB,
-      requests: 3, latencyMsP50: 180, latencyMsP95: 400, error: null },
-    problems: [],
-  };
-}
+import { fixAction, formatBytes, memoryTrend, statusView } from "../src/health";
+import { renderHealthPage } from "../src/healthHtml";
+import { reportMarkdown } from "../src/healthMarkdown";
+import { escapeHtml } from "../src/html";
+import { emptyHistory, MB, report } from "./reportFixture";
 
 test("sizes read as MB below a GB and as GB above", () => {
   assert.equal(formatBytes(300 * MB), "300 MB");
@@ -60,9 +48,44 @@ test("the health page shows each section and escapes what the sidecar sent", () 
   assert.ok(!html.includes("<script>alert"));
   assert.ok(html.includes(escapeHtml("<script>alert(1)</script>")));
   assert.ok(html.includes(`<button data-fix="0">Open setting goSidecar.memory.limitMB</button>`));
+  for (const chart of ["chart-rss", "chart-file-events", "chart-latency", "chart-acceptance"]) {
+    assert.ok(html.includes(`<svg id="${chart}"`), chart);
+  }
+  assert.ok(html.includes(`<button data-command="copyReport">Copy report</button>`));
 });
 
 test("without a report the page says why", () => {
   const html = renderHealthPage({ report: undefined, error: "the sidecar is starting", problems: [], generatedAt: new Date(0) }, "N", "csp");
   assert.match(html, /No health report: the sidecar is starting/);
+});
+
+test("the tooltip's trend compares the RSS now with ten minutes before", () => {
+  const history = emptyHistory(120); // 20 minutes of 10-s buckets
+  history.rssBytes.mean[20] = 900 * MB; // 16.7 min ago: out of the window
+  history.rssBytes.mean[60] = 900 * MB; // 10 min before the last sample
+  history.rssBytes.mean[118] = 1200 * MB;
+  assert.equal(memoryTrend(history), "gopls 1.2 GB, +300 MB in 10 min");
+  history.rssBytes.mean[118] = 600 * MB;
+  assert.equal(memoryTrend(history), "gopls 600 MB, −300 MB in 10 min");
+  const withTrend = report();
+  withTrend.history = history;
+  assert.match(statusView(withTrend).tooltip, /gopls 600 MB, −300 MB in 10 min/);
+  assert.equal(memoryTrend(emptyHistory(5)), undefined, "no samples, no trend");
+});
+
+test("the copied report has versions, settings, restarts and problems, without paths or server URLs", () => {
+  const crashed = report();
+  crashed.gopls.restartLog = [{ time: "2026-01-01T10:05:00+00:00", reason: "rss-limit", rssBytes: 2100 * MB }];
+  const problem = { severity: "warning" as const, message: "inotify | watch limit\nreached", fix: "sysctl" };
+  const markdown = reportMarkdown(crashed, [problem], { extensionVersion: "0.1.0", vscodeVersion: "1.100.0",
+    section: "goSidecar", settings: { "memory.limitMB": 2048, "ai.backend": "http://10.0.0.5:8080" } });
+  for (const text of ["| Go Sidecar | 0.1.0 |", "| VS Code | 1.100.0 |", "| gopls | v0.23.0, running |",
+    "- `goSidecar.memory.limitMB`: 2048", "- `goSidecar.ai.backend`: a remote server (URL left out)",
+    "- `goSidecar.memory.spikeMB`: default", "- 2026-01-01T10:05:00+00:00: rss-limit at 2.1 GB",
+    "- **warning**: inotify \\| watch limit reached"]) {
+    assert.ok(markdown.includes(text), `${text}\n---\n${markdown}`);
+  }
+  assert.ok(!markdown.includes("10.0.0.5") && !markdown.includes("/root/go/bin/gopls"));
+  assert.match(reportMarkdown(undefined, [], { extensionVersion: "0.1.0", vscodeVersion: "1", section: "goSidecar",
+    settings: {} }), /none \(the sidecar did not answer\)/);
 });
