@@ -114,3 +114,24 @@ def test_a_real_session_fills_the_history_and_matches_the_schema(example_workspa
     assert report["gopls"]["restartLog"][-1]["reason"] == "crash"
     text = format_report(report)
     assert "crash" in text and "1 accepted" in text
+
+
+@pytest.mark.model
+def test_a_ghost_text_from_the_model_is_counted_shown_timed_and_carries_the_accept_command(
+    example_workspace: Path,
+) -> None:
+    from tests.completion.test_through_sidecar import open_editor
+
+    editor = open_editor(example_workspace, {"ai": {"debounceMs": 0}})
+    try:
+        cursor = editor.half_type("sum += item.Quantity * item.UnitCents", len("sum += item."))
+        item = editor.inline(cursor)["items"][0]
+        editor.client.notify("goSidecar/inlineCompletionAccepted", {})
+        wait_until(lambda: health(editor.client)["history"]["suggestions"]["acceptedTotal"], 10, "the acceptance")
+        history = health(editor.client)["history"]
+    finally:
+        editor.client.shutdown()
+
+    assert item["command"]["command"] == "goSidecar.inlineCompletionAccepted"
+    assert (history["suggestions"]["shownTotal"], history["suggestions"]["acceptedTotal"]) == (1, 1)
+    assert sum(history["latencyMs"]["counts"]) == 1
