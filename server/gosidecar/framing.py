@@ -2,13 +2,16 @@
 
 The reader works on a raw file descriptor with blocking reads in its own thread: that
 wakes up as soon as bytes arrive, with no event-loop hop, which is what keeps the
-proxy's added latency in the tens of microseconds. Bodies are read straight into a
-buffer of their announced size and written out with `writev`, so a multi-megabyte
-message is copied as few times as possible.
+proxy's added latency in the tens of microseconds. Bodies are read in pipe-sized
+chunks joined once and written out with `writev`, so a multi-megabyte message is
+copied as few times as possible.
 
 Malformed input never raises out of `read_frame`: junk between frames is skipped up to
-the next `Content-Length` header (and reported), a frame over the size limit is
-drained and dropped, and a stream that ends mid-frame reads as the end of the stream.
+the next `Content-Length` header (and reported). A length over the size limit is junk
+too: its "body" is skipped the same way, up to the next header, rather than drained
+(draining a length nobody sends would swallow every later frame). A body's buffer grows
+with the bytes that arrive, never with the length a header announces. A stream that
+ends mid-frame reads as the end of the stream.
 """
 
 from __future__ import annotations
@@ -85,9 +88,7 @@ class FrameReader:
             if length is None:
                 return None
             if length > self._max:
-                self._report(f"frame of {length} bytes is over the {self._max}-byte limit")
-                if not self._skip(length):
-                    return None
+                self._report(f"frame of {length} bytes is over the {self._max}-byte limit; resyncing")
                 continue
             if divert is not None and length >= STREAM_MIN_BYTES:
                 sink = divert(self._peek(_HEAD_BYTES), length)
@@ -172,35 +173,22 @@ class FrameReader:
         self._report(f"{dropped} bytes of junk between frames skipped")
 
     def _read_body(self, length: int) -> bytes | None:
-        if len(self._buf) >= length:
-            body = bytes(self._buf[:length])
-            del self._buf[:length]
-            return body
-        body_buf = bytearray(length)
-        view = memoryview(body_buf)
-        have = len(self._buf)
-        view[:have] = self._buf
-        self._buf.clear()
+        """The next `length` bytes, read as they arrive (memory follows what was sent)."""
+        first = bytes(self._buf[:length])
+        del self._buf[: len(first)]
+        chunks = [first]
+        have = len(first)
         while have < length:
             try:
-                n = os.readv(self._fd, [view[have:]])
+                chunk = os.read(self._fd, min(length - have, _PIPE_BYTES))
             except OSError:
-                n = 0
-            if n == 0:
+                chunk = b""
+            if not chunk:
                 self._eof = True
                 return None
-            have += n
-        return bytes(body_buf)
-
-    def _skip(self, length: int) -> bool:
-        remaining = length
-        while remaining > 0:
-            if not self._buf and not self._fill():
-                return False
-            take = min(remaining, len(self._buf))
-            del self._buf[:take]
-            remaining -= take
-        return True
+            chunks.append(chunk)
+            have += len(chunk)
+        return first if len(chunks) == 1 else b"".join(chunks)
 
 
 def _parse_content_length(header: bytes) -> int | None:
