@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -85,20 +85,20 @@ def offset_at(text: str, position: Mapping[str, Any]) -> int:
     line, character = int(position["line"]), int(position["character"])
     line_start = 0
     if line > 0:
-        for count, match in enumerate(_LINE_BREAK.finditer(text), start=1):
+        for count, match in enumerate(LINE_BREAK.finditer(text), start=1):
             if count == line:
                 line_start = match.end()
                 break
         else:
             return len(text)
-    found = _LINE_BREAK.search(text, line_start)
+    found = LINE_BREAK.search(text, line_start)
     line_end = found.start() if found else len(text)
     return line_start + _utf16_to_code_points(text, line_start, line_end, character)
 
 
 def position_at(text: str, offset: int) -> tuple[int, int]:
     """LSP (line, UTF-16 character) of a code-point offset."""
-    breaks = list(_LINE_BREAK.finditer(text, 0, offset))
+    breaks = list(LINE_BREAK.finditer(text, 0, offset))
     line_start = breaks[-1].end() if breaks else 0
     return len(breaks), utf16_length(text[line_start:offset])
 

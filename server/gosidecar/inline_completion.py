@@ -1,24 +1,31 @@
-"""`textDocument/inlineCompletion`: the editor's position → the local model → ghost text."""
+"""`textDocument/inlineCompletion`: the editor's position → the local model → ghost text.
+
+A thin adapter: the completion service returns the text and the range it replaces. The
+one thing decided here is the editor's suggestion list: while it is open, VS Code shows
+ghost text only if it extends the selected item (`selectedCompletionInfo`: the same
+range start, a text that starts with the item's). So the model completes the document
+as it will be with the item accepted, and the ghost text is the item followed by that.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 
 from lsprotocol import types
 
 from .completion import CompletionRequest, CompletionService
-from .completion.postprocess import cursor_context
+from .completion.cursor import Edit
 from .documents import DocumentStore, offset_at, position_at
 
 # Other open files give the model names and types it cannot see in the current file;
 # a couple of them is what fits the token budget.
 _EXTRA_CONTEXT_FILES = 2
-_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 # The editor runs an item's command once the user accepts it; the extension's command
 # sends `goSidecar/inlineCompletionAccepted` back, which the history counts.
 ACCEPTED_COMMAND = types.Command(title="Ghost text accepted", command="goSidecar.inlineCompletionAccepted")
-_QUOTES = "\"'`"
+_WORD_JOIN = re.compile(r"\w\w")
 
 
 async def complete_inline(
@@ -29,8 +36,9 @@ async def complete_inline(
     if doc is None:
         return None
     others = [(d.uri, d.text) for d in documents.all() if d.uri != uri and d.language_id == doc.language_id]
-    position = params.position
-    request = CompletionRequest(uri, doc.text, position.line, position.character, others[:_EXTRA_CONTEXT_FILES])
+    selected = params.context.selected_completion_info
+    text, position = (doc.text, params.position) if selected is None else with_item_accepted(doc.text, selected)
+    request = CompletionRequest(uri, text, position.line, position.character, others[:_EXTRA_CONTEXT_FILES])
     cancel = threading.Event()
     loop = asyncio.get_running_loop()
     try:
@@ -38,55 +46,46 @@ async def complete_inline(
     except asyncio.CancelledError:  # $/cancelRequest or a newer keystroke
         cancel.set()
         raise
-    if not result.text:
+    edit = result.edit
+    if edit is None or not edit.text:
         return types.InlineCompletionList(items=[])
-    return types.InlineCompletionList(items=[_item(doc.text, position, result.text)])
+    item = _item(edit) if selected is None else extending_item(selected, edit)
+    return types.InlineCompletionList(items=[item] if item is not None else [])
 
 
-def _item(text: str, position: types.Position, suggestion: str) -> types.InlineCompletionItem:
-    cursor = offset_at(text, {"line": position.line, "character": position.character})
-    line = cursor_context(text, cursor)
-    insert, replaces_suffix = merge_with_line_suffix(line.line_prefix, suggestion, line.line_suffix)
-    end = types.Position(*position_at(text, cursor + len(line.line_suffix))) if replaces_suffix else position
-    return types.InlineCompletionItem(insert_text=insert, range=types.Range(position, end), command=ACCEPTED_COMMAND)
+def with_item_accepted(text: str, selected: types.SelectedCompletionInfo) -> tuple[str, types.Position]:
+    """The document as it will be once the selected item is accepted, and the cursor after the item."""
+    start = offset_at(text, _position(selected.range.start))
+    end = offset_at(text, _position(selected.range.end))
+    accepted = text[:start] + selected.text + text[end:]
+    return accepted, types.Position(*position_at(accepted, start + len(selected.text)))
 
 
-def merge_with_line_suffix(prefix: str, suggestion: str, suffix: str) -> tuple[str, bool]:
-    """The text to insert and whether it replaces the rest of the line.
+def extending_item(selected: types.SelectedCompletionInfo, edit: Edit) -> types.InlineCompletionItem | None:
+    """The ghost text for `edit`, made in the document with the item accepted, in the real one.
 
-    Editors auto-close brackets and quotes: typing `fmt.Println("total` leaves `")` after
-    the cursor. A suggestion that closes them itself (`:", total)`) must replace those
-    characters, or the line ends up with them twice. The rest of the line is kept where
-    it still closes something the prefix and suggestion leave open.
+    None when the model went on with the item's own word (`PushBack` → `PushBackList`): the
+    user chose that identifier, a different one would be a wrong suggestion.
     """
-    if "\n" in suggestion or not suffix.strip() or suffix.strip(")]}\"'` "):
-        return suggestion, False
-    expected = _unclosed(prefix + suggestion)
-    kept = []
-    for char in suffix:
-        if expected and char == expected[-1]:
-            kept.append(char)
-            expected.pop()
-    return suggestion + "".join(kept), True
+    if _WORD_JOIN.fullmatch(selected.text[-1:] + edit.text[:1]):
+        return None
+    # What follows the cursor in that document is what follows the item's range in this one.
+    end = selected.range.end
+    replaced = types.Position(end.line, end.character + edit.end[1] - edit.start[1])
+    return types.InlineCompletionItem(
+        insert_text=selected.text + edit.text,
+        range=types.Range(selected.range.start, replaced),
+        command=ACCEPTED_COMMAND,
+    )
 
 
-def _unclosed(line: str) -> list[str]:
-    """The closing characters a Go line still needs, innermost last."""
-    expected: list[str] = []
-    index = 0
-    while index < len(line):
-        char = line[index]
-        in_string = bool(expected) and expected[-1] in _QUOTES
-        if in_string:
-            if char == "\\" and expected[-1] != "`":
-                index += 1
-            elif char == expected[-1]:
-                expected.pop()
-        elif char in _QUOTES:
-            expected.append(char)
-        elif char in _CLOSERS:
-            expected.append(_CLOSERS[char])
-        elif expected and char == expected[-1]:
-            expected.pop()
-        index += 1
-    return expected
+def _item(edit: Edit) -> types.InlineCompletionItem:
+    return types.InlineCompletionItem(
+        insert_text=edit.text,
+        range=types.Range(types.Position(*edit.start), types.Position(*edit.end)),
+        command=ACCEPTED_COMMAND,
+    )
+
+
+def _position(position: types.Position) -> dict[str, int]:
+    return {"line": position.line, "character": position.character}

@@ -1,8 +1,12 @@
-"""Stop rules and clean-up of suggestions."""
+"""Stop rules and clean-up of suggestions, the cursor context and the Go scanner."""
 
 from __future__ import annotations
 
-from gosidecar.completion.postprocess import bracket_balance, cursor_context, finalize, should_stop
+import pytest
+
+from gosidecar.completion.cursor import CursorContext, Edit
+from gosidecar.completion.go_scan import scan_go
+from gosidecar.completion.postprocess import finalize, should_stop
 
 GO = """package p
 
@@ -16,78 +20,127 @@ func f(items []int) int {
 """
 
 
-def at_marker(text: str) -> tuple[str, int]:
+def at_marker(text: str, line_break: str = "\n") -> CursorContext:
+    text = text.replace("\n", line_break)
     cursor = text.index("|")
-    return text.replace("|", "", 1), cursor
+    return CursorContext.at_offset(text.replace("|", "", 1), cursor)
+
+
+def shown(context: CursorContext, generated: str, finished: bool = True) -> str:
+    return finalize(context, generated, finished).text
 
 
 def test_mid_line_stops_at_end_of_line() -> None:
-    text, cursor = at_marker("func f() {\n\tx := fmt.Spr|\n}\n")
-    context = cursor_context(text, cursor)
+    context = at_marker("func f() {\n\tx := fmt.Spr|\n}\n")
     assert not context.block_mode
     assert not should_stop(context, 'intf("%d"')
     assert should_stop(context, 'intf("%d", x)\n')
-    assert finalize(context, 'intf("%d", x)\n\treturn', finished=True) == 'intf("%d", x)'
+    assert should_stop(context, 'intf("%d", x)\r')
+    assert shown(context, 'intf("%d", x)\n\treturn') == 'intf("%d", x)'
 
 
 def test_text_already_after_the_cursor_is_dropped() -> None:
-    text, cursor = at_marker("func f() {\n\tfmt.Println(|)\n}\n")
-    context = cursor_context(text, cursor)
-    assert finalize(context, '"hello")', finished=True) == '"hello"'
-    text, cursor = at_marker("\tif err := f(|) {\n")
-    assert finalize(cursor_context(text, cursor), "ctx) {", finished=True) == "ctx"
-    assert finalize(cursor_context(text, cursor), "a, b)", finished=True) == "a, b"
+    context = at_marker("func f() {\n\tfmt.Println(|)\n}\n")
+    assert shown(context, '"hello")') == '"hello"'
+    context = at_marker("\tif err := f(|) {\n")
+    assert shown(context, "ctx) {") == "ctx"
+    assert shown(context, "a, b)") == "a, b"
 
 
 def test_mid_line_suggestion_must_lead_into_the_rest_of_the_line() -> None:
-    text, cursor = at_marker('\tfmt.Fprintln(os.|Stderr, "report:", err)\n')
-    context = cursor_context(text, cursor)
-    assert finalize(context, 'Stderr, "error: %s", err)', finished=True) == ""
-    text, cursor = at_marker("\tx := compute(|, 2)\n")
-    assert finalize(cursor_context(text, cursor), "1, 2)", finished=True) == "1"
+    context = at_marker('\tfmt.Fprintln(os.|Stderr, "report:", err)\n')
+    assert shown(context, 'Stderr, "error: %s", err)') == ""
+    assert shown(at_marker("\tx := compute(|, 2)\n"), "1, 2)") == "1"
 
 
 def test_block_stops_when_it_leaves_the_block() -> None:
-    text, cursor = at_marker(GO)
-    context = cursor_context(text, cursor)
+    context = at_marker(GO)
     assert context.block_mode
     generated = "total += item\n\t}\n\treturn total\n}"
     assert should_stop(context, "total += item\n\t}\n")
-    assert finalize(context, generated, finished=True) == "total += item"
+    assert shown(context, generated) == "total += item"
 
 
 def test_block_keeps_balanced_nested_lines() -> None:
-    text, cursor = at_marker(GO)
-    context = cursor_context(text, cursor)
+    context = at_marker(GO)
     generated = "if item > 0 {\n\t\t\ttotal += item\n\t\t}\n\t}"
-    assert finalize(context, generated, finished=True) == "if item > 0 {\n\t\t\ttotal += item\n\t\t}"
+    assert shown(context, generated) == "if item > 0 {\n\t\t\ttotal += item\n\t\t}"
 
 
 def test_block_stops_at_blank_line_and_drops_cut_half_line() -> None:
-    text, cursor = at_marker(GO)
-    context = cursor_context(text, cursor)
-    assert finalize(context, "total += item\n\n\t\tother()", finished=True) == "total += item"
-    assert finalize(context, "total += item\n\t\ttotal *= 2\n\t\tpri", finished=False) == (
-        "total += item\n\t\ttotal *= 2"
-    )
+    context = at_marker(GO)
+    assert shown(context, "total += item\n\n\t\tother()") == "total += item"
+    assert shown(context, "total += item\n\t\ttotal *= 2\n\t\tpri", finished=False) == "total += item\n\t\ttotal *= 2"
+
+
+def test_block_brackets_in_strings_and_comments_do_not_count() -> None:
+    context = at_marker(GO)
+    generated = 'total += len("}") // }\n\t\ttotal += len(`\n}`)\n\t\ttotal++\n\t}'
+    assert shown(context, generated) == 'total += len("}") // }\n\t\ttotal += len(`\n}`)\n\t\ttotal++'
+
+
+@pytest.mark.parametrize("line_break", ["\r\n", "\r"])
+def test_a_block_uses_the_documents_line_breaks(line_break: str) -> None:
+    context = at_marker(GO, line_break)
+    assert context.line_break == line_break
+    assert context.next_lines[:2] == ("\t}", "\treturn total")
+    edit = finalize(context, "if item > 0 {\n\t\t\ttotal += item\n\t\t}\n\t}", finished=True)
+    assert edit.text == line_break.join(["if item > 0 {", "\t\t\ttotal += item", "\t\t}"])
 
 
 def test_a_copy_of_the_following_code_is_no_suggestion() -> None:
-    text, cursor = at_marker("func f() {\n\t|\n\treturn nil\n}\n")
-    context = cursor_context(text, cursor)
-    assert finalize(context, "return nil\n}", finished=True) == ""
+    context = at_marker("func f() {\n\t|\n\treturn nil\n}\n")
+    assert shown(context, "return nil\n}") == ""
 
 
-def test_junk_is_no_suggestion() -> None:
-    text, cursor = at_marker("\tx := 1\n\tx := |\n")
-    context = cursor_context(text, cursor)
-    assert finalize(context, "   \n", finished=True) == ""
-    assert finalize(context, "\ufffd\ufffd", finished=True) == ""
-    text, cursor = at_marker("\tx++\n\t|\n")
-    assert finalize(cursor_context(text, cursor), "x++", finished=True) == ""
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+def test_junk_is_no_suggestion(line_break: str) -> None:
+    context = at_marker("\tx := 1\n\tx := |\n", line_break)
+    assert shown(context, "   \n") == ""
+    assert shown(context, "\ufffd\ufffd") == ""
+    assert shown(at_marker("\tx++\n\t|\n", line_break), "x++") == ""
 
 
-def test_bracket_balance_ignores_strings_and_comments() -> None:
-    assert bracket_balance("f(\"(\", '{', `[`) { // )))") == 1
-    assert bracket_balance('s := "\\")"') == 0
-    assert bracket_balance("})") == -2
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+def test_cursor_context_splits_lines_at_every_line_break(line_break: str) -> None:
+    context = at_marker('func f() {\n\tfmt.Println("a")\n\tfmt.Println("to|")\n\treturn\n}\n', line_break)
+    assert (context.line_prefix, context.line_suffix) == ('\tfmt.Println("to', '")')
+    assert context.previous_line == '\tfmt.Println("a")'
+    assert context.next_lines == ("\treturn", "}", "")
+    assert context.position == (2, len('\tfmt.Println("to'))
+
+
+def test_positions_count_utf16_code_units() -> None:
+    context = at_marker('\ts := "😀 ✓ 😀" + fmt.Sprint("to|")\n')
+    prefix = '\ts := "😀 ✓ 😀" + fmt.Sprint("to'
+    assert context.position == (0, len(prefix) + 2)  # each emoji is two UTF-16 units
+    edit = finalize(context, 'tal:", n)', finished=True)
+    assert edit == Edit('tal:", n)', context.position, (0, len(prefix) + 2 + 2))
+    assert CursorContext.at(context.text, 0, len(prefix) + 2) == context
+
+
+def test_typed_through_edit_moves_its_range() -> None:
+    edit = Edit('😀:", total)', (3, 10), (3, 12))
+    assert edit.typed_through("😀") == Edit(':", total)', (3, 12), (3, 14))
+    assert edit.typed_through("x") is None
+    assert edit.typed_through('😀:", total)') is None
+
+
+def test_go_scanner_skips_strings_runes_and_comments() -> None:
+    assert scan_go("f(\"(\", '{', `[`) { // )))").depth == 1
+    assert scan_go('s := "\\")"').depth == 0
+    assert scan_go("})").depth == -2
+    assert scan_go("f(a /* ) */, b").open == [")"]
+    assert scan_go('fmt.Println("total').open_brackets_and_quotes == [")", '"']
+    assert scan_go("x := '\\''").open == []
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r"])
+def test_go_scanner_line_breaks_end_line_literals_but_not_raw_strings(line_break: str) -> None:
+    def scan_lines(*lines: str) -> list[str]:
+        return scan_go(line_break.join(lines)).open
+
+    assert scan_lines("f(`a", "b)") == [")", "`"]
+    assert scan_lines("f(a // (", "b") == [")"]
+    assert scan_lines('f("a', "b") == [")"]
+    assert scan_lines("f(a /* (", ") */ b") == [")"]

@@ -6,6 +6,8 @@ import itertools
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from gosidecar.completion.prompt import (
     FimTokens,
     PromptBudget,
@@ -56,6 +58,19 @@ def test_anchor_moves_in_big_steps_and_keeps_the_window_in_budget() -> None:
     assert moves, "the window must follow the cursor through a big file"
     assert min(moves) >= window // BUDGET.anchor_steps - 200
     assert len(moves) < len(anchors) / 5
+
+
+@pytest.mark.parametrize("line_break", ["\r\n", "\r"])
+def test_the_model_sees_lf_line_breaks_in_any_document(line_break: str) -> None:
+    """A CRLF or lone-CR file gets the same prompt, window and anchor as its LF twin."""
+    text = BIG_FILE.read_text()
+    cursor = text.index("func (s *Server) Close() error {") + len("func (s *Server) Cl")
+    lf = build_prompt_text(text, cursor, "file:///server.go")
+    other = text.replace("\n", line_break)
+    converted = build_prompt_text(other, cursor + text.count("\n", 0, cursor) * (len(line_break) - 1), "file:///s.go")
+    assert lf.anchor > 0, "a big file must be windowed"
+    assert (converted.header, converted.prefix, converted.suffix) == (lf.header, lf.prefix, lf.suffix)
+    assert converted.anchor == lf.anchor
 
 
 def test_windowed_prompt_keeps_package_and_imports() -> None:

@@ -11,6 +11,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from gosidecar.completion.cursor import CursorContext, Edit
+
 DEFAULT_CAPACITY = 250
 
 
@@ -23,27 +25,25 @@ class CacheKey:
     after_cursor: int
 
     @staticmethod
-    def of(uri: str, text: str, cursor: int) -> tuple[CacheKey, str]:
-        """The key and the cursor line's text before the cursor."""
-        line_start = text.rfind("\n", 0, cursor) + 1
-        key = CacheKey(uri, hash(text[:line_start]), hash(text[cursor:]))
-        return key, text[line_start:cursor]
+    def of(uri: str, context: CursorContext) -> CacheKey:
+        text = context.text
+        return CacheKey(uri, hash(text[: context.line_start]), hash(text[context.offset :]))
 
 
 class SuggestionCache:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
-        self._entries: OrderedDict[tuple[CacheKey, str], str] = OrderedDict()
+        self._entries: OrderedDict[tuple[CacheKey, str], Edit] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, key: CacheKey, line_prefix: str, suggestion: str) -> None:
+    def put(self, key: CacheKey, line_prefix: str, suggestion: Edit) -> None:
         with self._lock:
             self._entries[(key, line_prefix)] = suggestion
             self._entries.move_to_end((key, line_prefix))
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
 
-    def get(self, key: CacheKey, line_prefix: str) -> str | None:
+    def get(self, key: CacheKey, line_prefix: str) -> Edit | None:
         """The cached suggestion for this spot, or the rest of one typed through."""
         with self._lock:
             exact = self._entries.get((key, line_prefix))
@@ -53,9 +53,9 @@ class SuggestionCache:
             for (cached_key, cached_prefix), suggestion in reversed(self._entries.items()):
                 if cached_key != key or not line_prefix.startswith(cached_prefix):
                     continue
-                typed = line_prefix[len(cached_prefix) :]
-                if suggestion.startswith(typed) and len(suggestion) > len(typed):
-                    return suggestion[len(typed) :]
+                rest = suggestion.typed_through(line_prefix[len(cached_prefix) :])
+                if rest is not None:
+                    return rest
             return None
 
     def clear(self) -> None:

@@ -1,146 +1,114 @@
-"""Where a suggestion stops and what of it is worth showing.
+"""Where a suggestion stops, what of it is worth showing, and what it replaces.
 
 Mid-line, a suggestion is the rest of the line. On a blank line it may be a block: it
 stops at a blank line, when it leaves the cursor's block (a line indented less, or a
 closing bracket that was opened before the cursor), or after a few lines. Text that
-repeats what already follows the cursor is cut, and anything left that looks like junk
-(blank, a copy of the previous line, broken characters) becomes no suggestion.
+repeats what already follows the cursor is cut, characters the editor auto-closed are
+replaced when the suggestion closes them itself, and anything left that looks like junk
+(blank, a copy of the previous line, broken characters, a no-op) becomes no suggestion.
+
+This is the one layer that handles the text after the cursor: `finalize` returns the
+text *and* the range it replaces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from gosidecar.completion.cursor import CursorContext, Edit, indent_width
+from gosidecar.completion.go_scan import GoScan, scan_go
+from gosidecar.documents import LINE_BREAK
 
 MAX_BLOCK_LINES = 8
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
-_CLOSERS = frozenset(_OPENERS.values())
 # What may follow the cursor on a line that still takes a suggestion: closing brackets and
 # quotes, separators, and the `{` of `if f(|) {`.
-_CLOSING_CHARACTERS = ")]}{\"'`;,: "
-
-
-@dataclass(frozen=True)
-class CursorContext:
-    line_prefix: str
-    """The cursor's line before the cursor."""
-    line_suffix: str
-    """The cursor's line after the cursor."""
-    previous_line: str
-    next_lines: tuple[str, ...]
-    """A few lines after the cursor's line."""
-
-    @property
-    def block_mode(self) -> bool:
-        return not self.line_prefix.strip()
-
-    @property
-    def indent(self) -> int:
-        return _indent_width(self.line_prefix)
-
-
-def cursor_context(text: str, cursor: int, following: int = 4) -> CursorContext:
-    line_start = text.rfind("\n", 0, cursor) + 1
-    line_end = text.find("\n", cursor)
-    line_end = len(text) if line_end < 0 else line_end
-    previous_start = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
-    previous_line = text[previous_start : line_start - 1] if line_start > 0 else ""
-    next_lines = tuple(text[line_end + 1 :].split("\n", following)[:following])
-    return CursorContext(
-        line_prefix=text[line_start:cursor],
-        line_suffix=text[cursor:line_end],
-        previous_line=previous_line,
-        next_lines=next_lines,
-    )
+_CLOSING_CHARACTERS = ")]}{\"'`;,: \t"
+# What editors insert after the cursor when they auto-close a bracket or a quote.
+_AUTO_CLOSED = ")]}\"'` \t"
 
 
 def should_stop(context: CursorContext, generated: str) -> bool:
     """Whether generation can stop: what comes next would be cut anyway."""
     if not context.block_mode:
-        return "\n" in generated
-    return len(_block_lines(context, generated, finished=False)) < generated.count("\n")
+        return LINE_BREAK.search(generated) is not None
+    lines = LINE_BREAK.split(generated)
+    return len(_block_lines(context, lines, finished=False)) < len(lines) - 1
 
 
-def finalize(context: CursorContext, generated: str, finished: bool) -> str:
-    """The text to insert at the cursor, or "" when nothing good is left.
+def finalize(context: CursorContext, generated: str, finished: bool) -> Edit:
+    """The ghost text and the range it replaces; its text is "" when nothing good is left.
 
     `finished` is False when generation was cut (time or token budget): a half line of a
     block is dropped then, while a half rest-of-line is still worth showing.
     """
+    lines = LINE_BREAK.split(generated)
     if context.block_mode:
-        lines = _block_lines(context, generated, finished)
-        text = "\n".join(lines).rstrip()
+        edit = context.edit(context.line_break.join(_block_lines(context, lines, finished)).rstrip())
     else:
-        text = _without_line_suffix(generated.split("\n", 1)[0].rstrip(), context.line_suffix)
-    return text if _looks_useful(context, text) else ""
+        edit = _fit_to_line_suffix(context, lines[0].rstrip())
+    return edit if _looks_useful(context, edit.text) else context.edit("")
 
 
-def _block_lines(context: CursorContext, generated: str, finished: bool) -> list[str]:
-    lines = generated.split("\n")
+def _block_lines(context: CursorContext, lines: list[str], finished: bool) -> list[str]:
     if not finished and len(lines) > 1:
         lines = lines[:-1]
     next_code = next((line.rstrip() for line in context.next_lines if line.strip()), None)
     kept: list[str] = []
-    depth = 0
+    scan = GoScan()
     for index, line in enumerate(lines):
-        if not line.strip() or (context.line_prefix if index == 0 else "") + line.rstrip() == next_code:
+        # The inside of a raw string or a block comment is not code: any indent, blank lines.
+        if not scan.in_multiline_literal and _ends_block(context, index, line, next_code):
             break
-        if index > 0 and _indent_width(line) < context.indent:
-            break
-        depth += bracket_balance(line)
-        if depth < 0 or len(kept) == MAX_BLOCK_LINES:
+        if scan.feed(line + "\n").depth < 0 or len(kept) == MAX_BLOCK_LINES:
             break
         kept.append(line)
     return kept
 
 
-def _without_line_suffix(text: str, line_suffix: str) -> str:
-    """Drop the end of `text` that the rest of the line already holds, e.g. a `)`.
+def _ends_block(context: CursorContext, index: int, line: str, next_code: str | None) -> bool:
+    """A blank line, the code that already follows, or a line indented less than the cursor."""
+    if not line.strip() or (context.line_prefix if index == 0 else "") + line.rstrip() == next_code:
+        return True
+    return index > 0 and indent_width(line) < context.indent
+
+
+def _fit_to_line_suffix(context: CursorContext, text: str) -> Edit:
+    """`text` fitted to what follows the cursor on its line.
 
     When the rest of the line is more than closing characters, the suggestion is only
     usable if it leads into that text; otherwise inserting it would garble the line.
+    Editors auto-close brackets and quotes: typing `fmt.Println("total` leaves `")` after
+    the cursor. A suggestion that closes them itself (`:", total)`) replaces those
+    characters, or the line would end up with them twice; the ones it still needs stay.
     """
-    existing = line_suffix.strip()
+    existing = context.line_suffix.strip()
     if existing and text.endswith(existing):
-        return text[: -len(existing)].rstrip()
+        return context.edit(text[: -len(existing)].rstrip())
     if existing.strip(_CLOSING_CHARACTERS):
-        return ""
+        return context.edit("")
+    if existing and not existing.strip(_AUTO_CLOSED):
+        return _replacing_auto_closed(context, text)
     for size in range(min(len(existing), len(text)), 0, -1):
         if text.endswith(existing[:size]):
-            return text[:-size]
-    return text
+            return context.edit(text[:-size])
+    return context.edit(text)
+
+
+def _replacing_auto_closed(context: CursorContext, text: str) -> Edit:
+    still_open = scan_go(context.line_prefix + text).open_brackets_and_quotes
+    kept = []
+    for char in context.line_suffix:
+        if still_open and char == still_open[-1]:
+            kept.append(char)
+            still_open.pop()
+    replacement = text + "".join(kept)
+    if replacement == context.line_suffix:
+        return context.edit("")  # it would leave the line as it is
+    if len(kept) == len(context.line_suffix):
+        return context.edit(text)
+    return context.edit(replacement, replaced=len(context.line_suffix))
 
 
 def _looks_useful(context: CursorContext, text: str) -> bool:
     if not text.strip() or "\ufffd" in text:
         return False
-    first_line = (context.line_prefix + text.split("\n", 1)[0]).strip()
+    first_line = (context.line_prefix + LINE_BREAK.split(text, 1)[0]).strip()
     return first_line != context.previous_line.strip()
-
-
-def bracket_balance(line: str) -> int:
-    """Opened minus closed brackets of a Go line, outside strings and comments."""
-    balance = 0
-    quote = ""
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote:
-            if char == "\\" and quote != "`":
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'`":
-            quote = char
-        elif line.startswith("//", index):
-            break
-        elif char in _OPENERS:
-            balance += 1
-        elif char in _CLOSERS:
-            balance -= 1
-        index += 1
-    return balance
-
-
-def _indent_width(line: str) -> int:
-    stripped = line.lstrip(" \t")
-    return len(line[: len(line) - len(stripped)].replace("\t", "    "))

@@ -7,6 +7,9 @@ current file's package clause and imports, and the current file from an *anchor*
 cursor. The anchor is a line start on a grid of `step` characters: it moves only when the
 cursor has moved a whole step, so a keystroke adds a token or two at the end instead of
 sliding the window (which would re-evaluate everything).
+
+The model sees `\n` line breaks whatever the document uses (`\r\n`, `\r`): that is
+what it was trained on, and what the anchor's line starts are found by.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from gosidecar.documents import LINE_BREAK
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class PromptText:
     suffix: str
     """The current file after the cursor, bounded."""
     anchor: int
-    """Offset in the document where `prefix` starts."""
+    """Offset where `prefix` starts, in the document with its line breaks made `\n`."""
 
     @property
     def context(self) -> str:
@@ -78,6 +83,9 @@ def build_prompt_text(
     budget: PromptBudget | None = None,
 ) -> PromptText:
     budget = budget or PromptBudget()
+    if "\r" in text:
+        before = LINE_BREAK.sub("\n", text[:cursor])
+        text, cursor = before + LINE_BREAK.sub("\n", text[cursor:]), len(before)
     anchor = anchor_offset(text, cursor, budget)
     header = go_header(text, budget.chars(budget.header_tokens)) if anchor > 0 else ""
     if len(header) >= anchor:

@@ -22,19 +22,14 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from gosidecar.completion.cache import CacheKey, SuggestionCache
+from gosidecar.completion.cursor import CursorContext, Edit
 from gosidecar.completion.engine import Engine, EngineError, Generation, Limits
 from gosidecar.completion.gguf import GgufError, GgufInfo, read_gguf
 from gosidecar.completion.local import load_local_engine
 from gosidecar.completion.model import ModelUnavailableError, kv_cache_bytes, resolve_model_path
-from gosidecar.completion.postprocess import (
-    CursorContext,
-    cursor_context,
-    finalize,
-    should_stop,
-)
+from gosidecar.completion.postprocess import finalize, should_stop
 from gosidecar.completion.prompt import PromptBudget, PromptText, build_prompt_text
 from gosidecar.completion.remote import RemoteEngine
-from gosidecar.documents import offset_at
 from gosidecar.history import History
 from gosidecar.problems import Problem
 from gosidecar.settings import AiSettings
@@ -82,7 +77,7 @@ class CompletionRequest:
 @dataclass(frozen=True)
 class CompletionResult:
     text: str
-    """Insert at the cursor; "" = no suggestion."""
+    """The ghost text; "" = no suggestion."""
     source: Literal["model", "cache", "none"] = "none"
     cancelled: bool = False
     latency_ms: float = 0.0
@@ -92,6 +87,9 @@ class CompletionResult:
     prompt_ms: float = 0.0
     generation_ms: float = 0.0
     error: str | None = None
+    edit: Edit | None = None
+    """`text` with the range it replaces: from the request's position to the end of the
+    characters the editor auto-closed that the suggestion closes itself."""
 
 
 @dataclass
@@ -151,13 +149,12 @@ class CompletionService:
         settings = self._settings
         if not settings.enabled or self._closed:
             return CompletionResult("")
-        text = request.text
-        cursor = offset_at(text, {"line": request.line, "character": request.character})
-        key, line_prefix = CacheKey.of(request.uri, text, cursor)
-        cached = self._cache.get(key, line_prefix)
+        context = CursorContext.at(request.text, request.line, request.character)
+        key = CacheKey.of(request.uri, context)
+        cached = self._cache.get(key, context.line_prefix)
         if cached is not None:
             self._count(cache_hit=True)
-            return CompletionResult(cached, source="cache")
+            return CompletionResult(cached.text, source="cache", edit=cached)
         superseded = self._supersede(request.uri)
         try:
 
@@ -169,17 +166,17 @@ class CompletionService:
             model = self._ready_model(is_cancelled)
             if model is None:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._error)
-            context = cursor_context(text, cursor)
-            prompt = build_prompt_text(text, cursor, request.uri, request.extra_context, self._budget)
+            prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
             limits = Limits(settings.maxTokens, settings.timeBudgetMs / 1000)
             generation = self._inference.submit(self._generate, model, prompt, limits, is_cancelled, context).result()
             if generation is None:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._error)
-            suggestion = "" if generation.cancelled else finalize(context, generation.text, generation.finished)
-            if not generation.cancelled:
-                self._record(generation)
-            if suggestion or generation.finished:  # a cut-short nothing may do better next time
-                self._cache.put(key, line_prefix, suggestion)
+            if generation.cancelled:
+                return _result(context.edit(""), generation)
+            suggestion = finalize(context, generation.text, generation.finished)
+            self._record(generation)
+            if suggestion.text or generation.finished:  # a cut-short nothing may do better next time
+                self._cache.put(key, context.line_prefix, suggestion)
             return _result(suggestion, generation)
         finally:
             self._release(request.uri, superseded)
@@ -452,9 +449,10 @@ def _describe(error: Exception) -> str:
     return f"the completion model failed to load ({type(error).__name__}: {error})"
 
 
-def _result(suggestion: str, generation: Generation) -> CompletionResult:
+def _result(suggestion: Edit, generation: Generation) -> CompletionResult:
     return CompletionResult(
-        suggestion,
+        suggestion.text,
+        edit=suggestion,
         source="model",
         cancelled=generation.cancelled,
         prompt_tokens=generation.prompt_tokens,
