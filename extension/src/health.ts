@@ -51,6 +51,11 @@ export interface HealthReport {
     debounceMs: number;
     watchedDirectories: number;
     polledDirectories: number;
+    /** The cap on watched directories, how many beyond it go unwatched, and the
+     *  registration bases outside the workspace folders that are not watched. */
+    maxWatchedDirectories: number;
+    directoriesOverCap: number;
+    skippedBases: string[];
   };
   ai: {
     enabled: boolean;
