@@ -23,6 +23,7 @@ from tests.file_events.support import (
     gopls_watchers,
     uri_of,
 )
+from tests.support import wait_until
 
 StartService = Callable[..., tuple[FileEventService, Recorder]]
 
@@ -174,6 +175,18 @@ def test_watched_directories_stop_at_the_cap(tmp_path: Path, start: StartService
     [problem] = service.problems()
     assert "the cap" in problem.message and str(tmp_path / "d04") in problem.message
     assert "directoryFilters" in problem.fix
+
+
+def test_a_directory_over_the_cap_is_watched_once_another_goes_away(tmp_path: Path, start: StartService) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    service, gopls = start(max_watched_dirs=2)
+    assert service.health_section()["directoriesOverCap"] == 1
+    (tmp_path / "a").rmdir()
+    wait_until(lambda: service.health_section()["directoriesOverCap"] == 0, 10, "b to be watched")
+    (tmp_path / "b" / "x.go").write_text("package b\n")
+    assert gopls.settle() == [{"uri": uri_of(tmp_path / "b" / "x.go"), "type": FileChangeType.Created}]
+    assert service.problems() == []
 
 
 def test_filters_that_bring_the_workspace_under_the_cap_clear_the_problem(tmp_path: Path, start: StartService) -> None:

@@ -93,3 +93,35 @@ def test_subtrees_come_and_go_and_rescans_diff(tmp_path: Path) -> None:
     gone = tree.remove_subtree(str(tmp_path / "gen"))
     assert str(tmp_path / "gen" / "sub") in gone
     assert str(tmp_path / "gen") not in tree.files
+
+
+def test_the_cap_is_shared_breadth_first_by_all_roots(tmp_path: Path) -> None:
+    for root in ("one", "two"):
+        (tmp_path / root / "a" / "deep").mkdir(parents=True)
+    roots = [Root.of(str(tmp_path / "one")), Root.of(str(tmp_path / "two"))]
+    tree = Tree(roots, DirectoryFilters(), max_dirs=4)
+    assert sorted(tree.files) == sorted(str(tmp_path / p) for p in ("one", "two", "one/a", "two/a"))
+    assert tree.over_cap == {str(tmp_path / "one" / "a" / "deep"), str(tmp_path / "two" / "a" / "deep")}
+
+
+def test_a_directory_over_the_cap_is_listed_once_there_is_room(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "b" / "x.go").write_text("package b\n")
+    tree = Tree([Root.of(str(tmp_path))], DirectoryFilters(), max_dirs=2)
+    assert tree.over_cap == {str(tmp_path / "b")}
+    (tmp_path / "a").rmdir()
+    assert tree.refresh_dir(str(tmp_path)) == [(str(tmp_path / "a"), FileChangeType.Deleted)]
+    tree.fill_to_cap()
+    assert tree.over_cap == set()
+    assert tree.files.keys() == {str(tmp_path), str(tmp_path / "b")}
+    assert tree.files[str(tmp_path / "b")].keys() == {"x.go"}
+
+
+def test_a_directory_over_the_cap_that_goes_away_is_forgotten(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    tree = Tree([Root.of(str(tmp_path))], DirectoryFilters(), max_dirs=2)
+    (tmp_path / "b").rmdir()
+    tree.refresh_dir(str(tmp_path))
+    assert tree.over_cap == set()

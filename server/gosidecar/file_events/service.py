@@ -446,6 +446,7 @@ class FileEventService:
     def _sync_watches(self, *, report: bool) -> None:
         """Watch every directory of the tree, then re-list the new ones: a file created
         between the listing and the watch has no event of its own."""
+        self._tree.fill_to_cap()  # directories that went away may have made room
         while new := self._tree.files.keys() - self._watched - self._unwatched:
             for directory in sorted(new):
                 self._watch(directory)

@@ -16,7 +16,7 @@ At most `max_dirs` real directories are listed (breadth-first over all roots at 
 so every root gets its top levels): a workspace that holds more, or a root that is far
 too wide, costs neither unbounded inotify watches nor unbounded memory. The directories
 left unlisted are kept in `over_cap` (each one stands for its whole subtree) until they
-disappear or the tree is walked again.
+disappear or there is room again (`fill_to_cap`).
 """
 
 # String paths and os.path on purpose: this code runs for every inotify event and every
@@ -176,14 +176,25 @@ class Tree:
             return []
         self.files[real_dir] = listing.files
         changes = _diff_files(real_dir, known, listing.files)
-        for name in listing.subdirs:
-            subdir = os.path.join(real_dir, name)
-            if subdir not in self.files:
-                changes.extend((p, FileChangeType.Created) for p in self.add_subtree(subdir))
         for subdir in [d for d in [*self.files, *self.over_cap] if os.path.dirname(d) == real_dir]:
             if os.path.basename(subdir) not in listing.subdirs:
                 changes.extend((p, FileChangeType.Deleted) for p in self.remove_subtree(subdir))
+        for name in listing.subdirs:
+            subdir = os.path.join(real_dir, name)
+            if subdir not in self.files and subdir not in self.over_cap:
+                changes.extend((p, FileChangeType.Created) for p in self.add_subtree(subdir))
         return changes
+
+    def fill_to_cap(self) -> None:
+        """List directories left over the cap while there is room again (they are not
+        new, so nothing is reported)."""
+        if not self.over_cap or len(self.files) >= self.max_dirs:
+            return
+        for real_dir in sorted(self.over_cap):
+            if len(self.files) >= self.max_dirs:
+                break
+            self.over_cap.discard(real_dir)  # stays out if it has no name under a root any more
+            self.add_subtree(real_dir)
 
     def note(self, real_path: str, change: FileChangeType) -> None:
         """Keep the snapshot in step with a change the watcher reported."""
