@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,47 @@ def test_broken_files_are_refused(tmp_path: Path, content: bytes, message: str) 
     path.write_bytes(content)
     with pytest.raises(GgufError, match=message):
         read_gguf(path)
+
+
+def header(tensor_count: int, kv_count: int) -> bytes:
+    return b"GGUF" + struct.pack("<IQQ", 3, tensor_count, kv_count)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (header(2**62, 0), "claims 4611686018427387904 tensors"),
+        (header(0, 2**40), "claims 1099511627776 metadata entries"),
+        (header(0, 5000) + b"\0" * 5000 * 13, "5000 metadata entries"),
+        (header(0, 1) + gguf_string("k") + struct.pack("<IIQ", 9, 0, 2**50), "claims 1125899906842624 array items"),
+        (header(0, 1) + gguf_string("k") + struct.pack("<IIQ", 9, 8, 10**6) + b"\0" * 1000, "array items"),
+        (header(0, 1) + struct.pack("<Q", 2**20) + b"k" * 2**20, "a metadata key of 1048576 bytes"),
+        (header(0, 1) + gguf_string("k") + struct.pack("<IQ", 8, 2**63), "ends early"),
+        (header(0, 1) + gguf_string("k") + struct.pack("<II", 9, 99) + b"\0" * 64, "array item type 99"),
+    ],
+)
+def test_crafted_counts_are_refused_with_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "crafted.gguf"
+    path.write_bytes(content)
+    with pytest.raises(GgufError) as raised:
+        read_gguf(path)
+    text = str(raised.value)
+    assert text.startswith(f"{path} is not a valid GGUF model: ") and message in text
+    assert text.endswith("; set goSidecar.ai.modelPath to a .gguf file or clear it") and "\n" not in text
+
+
+def test_memory_stays_below_the_file_size_whatever_the_counts(tmp_path: Path) -> None:
+    """Thousands of short arrays and distinct keys: what is kept is bounded, not ~6x the file."""
+    entries = [gguf_string(f"key.{n}") + struct.pack("<IIQ", 9, 0, 1024) + b"\1" * 1024 for n in range(4000)]
+    path = tmp_path / "many-arrays.gguf"
+    body = header(0, len(entries)) + b"".join(entries)
+    path.write_bytes(body + b"\0" * (-len(body) % 32))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        info = read_gguf(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(info.array_lengths) == 4000 and all(length == 1024 for length in info.array_lengths.values())
+    assert peak < size / 2, f"{peak} bytes allocated for a {size}-byte header"

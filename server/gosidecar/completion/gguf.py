@@ -17,6 +17,18 @@ GGUF_MAGIC = b"GGUF"
 _DEFAULT_ALIGNMENT = 32
 # Arrays longer than this (token lists, scores) are skipped; only their length is kept.
 _MAX_KEPT_ARRAY = 1024
+# What the parser keeps is bounded whatever the file says: real models have a few dozen
+# metadata entries, per-layer arrays of at most a few hundred items, and keys and
+# strings (chat templates) of a few KiB. Longer strings are skipped like long arrays.
+_MAX_METADATA_ENTRIES = 4096
+_MAX_KEPT_ARRAY_ITEMS = 16384
+_MAX_KEY_BYTES = 65535  # the GGUF specification's limit
+_MAX_KEPT_STRING_BYTES = 4 * 1024 * 1024
+"""All kept string values together."""
+# The smallest encodings, to bound a count by the bytes left before trusting it.
+_MIN_ENTRY_BYTES = 8 + 4 + 1  # key length, value type, a one-byte value
+_MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8  # name length, dimension count, type, offset
+_STRING_LENGTH_BYTES = 8
 
 _SCALAR_FORMATS: dict[int, str] = {
     0: "<B",  # UINT8
@@ -102,7 +114,7 @@ MetadataValue = int | float | bool | str | list[object]
 
 
 class GgufError(Exception):
-    """The file is not a readable GGUF model."""
+    """The file is not a readable GGUF model; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -155,36 +167,54 @@ def read_gguf(path: str | Path) -> GgufInfo:
             info = _Parser(m, model_path).parse()
             size = len(m)
     except (OSError, ValueError) as error:
-        raise GgufError(f"cannot read {model_path}: {error}") from error
+        raise GgufError(f"cannot read {model_path}: {error}{_FIX}") from error
     if info.data_end > size:
-        raise GgufError(f"{model_path} is truncated: {size} bytes, the tensors need {info.data_end}")
+        raise invalid_model(model_path, f"it is truncated: {size} bytes, the tensors need {info.data_end}")
     return info
 
 
+_FIX = "; set goSidecar.ai.modelPath to a .gguf file or clear it"
+
+
+def invalid_model(path: Path, reason: str) -> GgufError:
+    return GgufError(f"{path} is not a valid GGUF model: {reason}{_FIX}")
+
+
 class _Parser:
+    """Reads the header; every count and length is checked against the bytes left in the
+    file before anything is allocated for it, and what is kept is bounded."""
+
     def __init__(self, buffer: mmap.mmap, path: Path) -> None:
         self._buffer = buffer
         self._path = path
         self._offset = 0
+        self._kept_items = 0
+        self._kept_string_bytes = 0
 
     def parse(self) -> GgufInfo:
         if self._take(4) != GGUF_MAGIC:
-            raise GgufError(f"{self._path} is not a GGUF file (bad magic number)")
+            raise invalid_model(self._path, "bad magic number, not a GGUF file")
         version = self._scalar("<I")
         if version not in (2, 3):
-            raise GgufError(f"{self._path} has unsupported GGUF version {version}")
-        tensor_count = self._scalar("<Q")
-        kv_count = self._scalar("<Q")
+            raise invalid_model(self._path, f"unsupported GGUF version {version}")
+        tensor_count = self._count("tensors", self._scalar("<Q"), _MIN_TENSOR_INFO_BYTES)
+        kv_count = self._count("metadata entries", self._scalar("<Q"), _MIN_ENTRY_BYTES)
+        if kv_count > _MAX_METADATA_ENTRIES:
+            raise invalid_model(self._path, f"{kv_count} metadata entries (models have a few dozen)")
         metadata: dict[str, MetadataValue] = {}
         array_lengths: dict[str, int] = {}
         for _ in range(kv_count):
-            key = self._string()
+            key = self._key()
             value_type = self._scalar("<I")
             if value_type == _ARRAY:
                 items, length = self._array()
                 array_lengths[key] = length
                 if items is not None:
                     metadata[key] = items
+            elif value_type == _STRING:
+                text = self._kept_string()
+                if text is not None:
+                    metadata[key] = text
             else:
                 metadata[key] = self._value(value_type)
         data_end = self._tensor_data_end(tensor_count, metadata)
@@ -193,10 +223,10 @@ class _Parser:
     def _tensor_data_end(self, tensor_count: int, metadata: dict[str, MetadataValue]) -> int:
         end_in_data = 0
         for _ in range(tensor_count):
-            self._string()
+            self._skip_string()
             n_dims = self._scalar("<I")
             if n_dims > 8:
-                raise GgufError(f"{self._path} is corrupt: a tensor with {n_dims} dimensions")
+                raise invalid_model(self._path, f"a tensor with {n_dims} dimensions")
             elements = 1
             for _ in range(n_dims):
                 elements *= self._scalar("<Q")
@@ -211,45 +241,79 @@ class _Parser:
         data_start = (self._offset + align - 1) // align * align
         return data_start + end_in_data
 
+    def _remaining(self) -> int:
+        return len(self._buffer) - self._offset
+
+    def _count(self, what: str, count: int, min_item_bytes: int) -> int:
+        """`count` items of at least `min_item_bytes` each, if the rest of the file can hold them."""
+        if count * min_item_bytes > self._remaining():
+            raise invalid_model(
+                self._path, f"it claims {count} {what} but only {self._remaining()} bytes follow (truncated or corrupt)"
+            )
+        return count
+
     def _take(self, size: int) -> bytes:
-        end = self._offset + size
-        if size < 0 or end > len(self._buffer):
-            raise GgufError(f"{self._path} is truncated or corrupt (header ends early)")
-        chunk = self._buffer[self._offset : end]
-        self._offset = end
+        if size > self._remaining():
+            raise invalid_model(self._path, "the header is truncated or corrupt (it ends early)")
+        chunk = self._buffer[self._offset : self._offset + size]
+        self._offset += size
         return chunk
+
+    def _skip(self, size: int) -> None:
+        if size > self._remaining():
+            raise invalid_model(self._path, "the header is truncated or corrupt (it ends early)")
+        self._offset += size
 
     def _scalar(self, fmt: str) -> int:
         value: int = struct.unpack(fmt, self._take(struct.calcsize(fmt)))[0]
         return value
 
-    def _string(self) -> str:
+    def _key(self) -> str:
         length = self._scalar("<Q")
+        if length > _MAX_KEY_BYTES:
+            raise invalid_model(self._path, f"a metadata key of {length} bytes")
         return self._take(length).decode("utf-8", errors="replace")
+
+    def _string(self) -> str:
+        return self._take(self._scalar("<Q")).decode("utf-8", errors="replace")
+
+    def _kept_string(self) -> str | None:
+        """A string value, or None (skipped) when it is too long to be worth keeping."""
+        length = self._scalar("<Q")
+        if self._kept_string_bytes + length > _MAX_KEPT_STRING_BYTES:
+            self._skip(length)
+            return None
+        self._kept_string_bytes += length
+        return self._take(length).decode("utf-8", errors="replace")
+
+    def _skip_string(self) -> None:
+        self._skip(self._scalar("<Q"))
 
     def _value(self, value_type: int) -> MetadataValue:
         if value_type == _STRING:
             return self._string()
         fmt = _SCALAR_FORMATS.get(value_type)
         if fmt is None:
-            raise GgufError(f"{self._path} is corrupt: unknown metadata type {value_type}")
+            raise invalid_model(self._path, f"unknown metadata type {value_type}")
         value: int | float | bool = struct.unpack(fmt, self._take(struct.calcsize(fmt)))[0]
         return value
 
     def _array(self) -> tuple[list[object] | None, int]:
         item_type = self._scalar("<I")
-        length = self._scalar("<Q")
-        if length > _MAX_KEPT_ARRAY:
-            self._skip_array(item_type, length)
+        fmt = _SCALAR_FORMATS.get(item_type)
+        if fmt is None and item_type != _STRING:
+            raise invalid_model(self._path, f"unsupported array item type {item_type}")
+        item_bytes = struct.calcsize(fmt) if fmt is not None else _STRING_LENGTH_BYTES
+        length = self._count("array items", self._scalar("<Q"), item_bytes)
+        if length > _MAX_KEPT_ARRAY or self._kept_items + length > _MAX_KEPT_ARRAY_ITEMS:
+            self._skip_array(fmt, length)
             return None, length
+        self._kept_items += length
         return [self._value(item_type) for _ in range(length)], length
 
-    def _skip_array(self, item_type: int, length: int) -> None:
-        fmt = _SCALAR_FORMATS.get(item_type)
+    def _skip_array(self, fmt: str | None, length: int) -> None:
         if fmt is not None:
-            self._take(struct.calcsize(fmt) * length)
+            self._skip(struct.calcsize(fmt) * length)
             return
-        if item_type != _STRING:
-            raise GgufError(f"{self._path} is corrupt: unsupported array item type {item_type}")
         for _ in range(length):
-            self._take(self._scalar("<Q"))
+            self._skip_string()

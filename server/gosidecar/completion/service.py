@@ -29,7 +29,7 @@ from gosidecar.completion.local import load_local_engine
 from gosidecar.completion.model import ModelUnavailableError, kv_cache_bytes, resolve_model_path
 from gosidecar.completion.postprocess import finalize, should_stop
 from gosidecar.completion.prompt import PromptBudget, PromptText, build_prompt_text
-from gosidecar.completion.remote import RemoteEngine
+from gosidecar.completion.remote import RemoteEngine, plain_http_warning
 from gosidecar.history import History
 from gosidecar.problems import Problem
 from gosidecar.settings import AiSettings
@@ -47,9 +47,15 @@ _MODEL_FIX = (
     "Set goSidecar.ai.modelPath to a 4-bit GGUF model (or clear it to use the embedded "
     "Gemma 3 270M); the next completion request tries again."
 )
-_REMOTE_FIX = 'Start the completion server named in goSidecar.ai.backend, or set it to "local".'
+_REMOTE_FIX = (
+    "Check the completion server named in goSidecar.ai.backend (running, reachable, a llama.cpp "
+    'or OpenAI-compatible server), or set it to "local".'
+)
+_PLAIN_HTTP_FIX = 'Use an https:// URL, a server on this machine, or "local" in goSidecar.ai.backend.'
 
-State = Literal["ready", "loading", "disabled", "error"]
+State = Literal["ready", "loading", "unloaded", "disabled", "error"]
+"""`unloaded`: no error, and no model in memory yet (or any more, after the idle time);
+the next request loads it."""
 
 
 class ProgressReporter(Protocol):
@@ -366,7 +372,7 @@ class CompletionService:
             return "error"
         if self._loading is not None:
             return "loading"
-        return "ready"
+        return "ready" if self._model is not None else "unloaded"
 
     def health_section(self) -> dict[str, object]:
         with self._lock:
@@ -403,6 +409,9 @@ class CompletionService:
         if error is not None:
             fix = _REMOTE_FIX if settings.backend != "local" else _MODEL_FIX
             found.append(Problem("error", f"AI completions unavailable: {error}", fix))
+        exposure = plain_http_warning(settings.backend) if settings.backend != "local" else None
+        if exposure is not None:
+            found.append(Problem("warning", exposure, _PLAIN_HTTP_FIX))
         if info is not None and not info.is_4bit:
             found.append(
                 Problem(
@@ -439,12 +448,7 @@ def _source_key(settings: AiSettings) -> tuple[object, ...] | None:
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, GgufError):
-        return (
-            f"{error}; point goSidecar.ai.modelPath at a complete GGUF model "
-            f"(download it again) or clear it to use the embedded model"
-        )
-    if isinstance(error, (ModelUnavailableError, EngineError)):
+    if isinstance(error, (GgufError, ModelUnavailableError, EngineError)):
         return str(error)
     return f"the completion model failed to load ({type(error).__name__}: {error})"
 
