@@ -3,17 +3,44 @@
 
 Only an extra to the real-gopls tests. It logs every body it receives, byte for byte,
 to $FAKE_GOPLS_LOG (one JSON string per line) so tests can check that the sidecar
-passes messages through unchanged. Standard library only.
+passes messages through unchanged, and it keeps the open documents' text (ASCII edits)
+so that `fake/documents` tells what this gopls believes. Standard library only.
 """
 
 import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 OUT = sys.stdout.buffer
 IN = sys.stdin.buffer
 LOG = os.environ.get("FAKE_GOPLS_LOG")
+DOCUMENTS = {}
+
+
+def offset(text, position):
+    """Offset of an LSP position in text with `\\n` line breaks and ASCII characters."""
+    lines = text.split("\n")
+    line = min(position["line"], len(lines) - 1)
+    return sum(len(lines[i]) + 1 for i in range(line)) + min(position["character"], len(lines[line]))
+
+
+def track_document(method, params):
+    if method == "textDocument/didOpen":
+        DOCUMENTS[params["textDocument"]["uri"]] = params["textDocument"]["text"]
+    elif method == "textDocument/didClose":
+        DOCUMENTS.pop(params["textDocument"]["uri"], None)
+    elif method == "textDocument/didChange":
+        uri = params["textDocument"]["uri"]
+        for change in params["contentChanges"]:
+            text = DOCUMENTS[uri]
+            if "range" not in change:
+                DOCUMENTS[uri] = change["text"]
+                continue
+            start, end = offset(text, change["range"]["start"]), offset(text, change["range"]["end"])
+            DOCUMENTS[uri] = text[:start] + change["text"] + text[end:]
 
 
 def send(obj, raw=None):
@@ -47,6 +74,11 @@ def answer(msg):
             "capabilities": {"hoverProvider": True, "textDocumentSync": 2},
             "serverInfo": {"name": "fake-gopls"},
         }
+    if method == "fake/documents":
+        return DOCUMENTS
+    if method == "fake/spawnChild":  # a child like gopls's `go list`, left running
+        child = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        return child.pid
     if method == "fake/big":
         return "x" * params["size"]
     if method == "fake/askClient":
@@ -96,10 +128,20 @@ def hangs(msg):
     return Path(marker).exists()
 
 
+def refuses_initialize(msg):
+    """`initialize` gets an error while the file $FAKE_GOPLS_FAIL_INIT exists."""
+    marker = os.environ.get("FAKE_GOPLS_FAIL_INIT")
+    return msg.get("method") == "initialize" and marker and Path(marker).exists()
+
+
 def main():
     while (body := read()) is not None:
         msg = json.loads(body)
         method = msg.get("method")
+        track_document(method, msg.get("params"))
+        if refuses_initialize(msg):
+            send({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32603, "message": "refused"}})
+            continue
         if method == "fake/showError":
             send(
                 {
@@ -129,9 +171,14 @@ def main():
             send(None, raw=b'{"jsonrpc":"2.0","method":"broken", oops')
             send({"jsonrpc": "2.0", "method": "fake/afterGarbage", "params": {}})
             continue
+        if method == "fake/badEscape":  # a frame whose method string has an invalid escape
+            send(None, raw=b'{"jsonrpc":"2.0","method":"window/\\xlog","params":{}}')
+            send(None, raw=b'{"jsonrpc":"2.0","id":"\\q1","method":"client/registerCapability","params":{}}')
         if method == "exit":
             return
         if "id" in msg and method is not None:
+            if isinstance(msg.get("params"), dict) and "delayMs" in msg["params"]:  # keeps it in flight a while
+                time.sleep(msg["params"]["delayMs"] / 1000)
             send({"jsonrpc": "2.0", "id": msg["id"], "result": answer(msg)})
 
 

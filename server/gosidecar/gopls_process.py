@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import logging
 import os
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import psutil
 
 from .framing import FrameReader, FrameWriter, enlarge_pipe
 
 logger = logging.getLogger(__name__)
-
-_PR_SET_PDEATHSIG = 1
 
 
 class GoplsNotFoundError(RuntimeError):
@@ -73,36 +70,86 @@ def gopls_version(path: str) -> str:
     return out.split("\n", 1)[0].strip()
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: gopls gets SIGKILL if the sidecar dies, even by kill -9."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+_REAPER_SOURCE = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class _GroupReaper:
+    """A tiny watcher process that kills gopls's process groups when the sidecar dies.
+
+    gopls runs in a process group of its own, with its children (`go list`, `go env`)
+    in it. The sidecar tells the reaper each group over a pipe; the pipe's end (however
+    the sidecar died, even by kill -9) makes the reaper kill the groups still listed.
+    PR_SET_PDEATHSIG could only kill gopls itself (its children would outlive it), and
+    setting it needs code between fork and exec in a multi-threaded process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._popen = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _REAPER_SOURCE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,  # no signal meant for the sidecar's group reaches it
+            text=True,
+        )
+
+    def tell(self, line: str) -> None:
+        with self._lock:
+            assert self._popen.stdin is not None
+            try:
+                self._popen.stdin.write(line + "\n")
+                self._popen.stdin.flush()
+            except OSError as error:
+                logger.warning("the process-group reaper is gone (%s): gopls's children may outlive us", error)
+
+
+@functools.cache
+def _reaper() -> _GroupReaper:
+    return _GroupReaper()
 
 
 class GoplsProcess:
-    """A running gopls speaking LSP on its stdin/stdout; stderr goes to the sidecar's."""
+    """A running gopls speaking LSP on its stdin/stdout; stderr goes to the sidecar's.
+
+    The reader's descriptor belongs to the thread that reads it (`close_output` when it
+    is done): closed any earlier, its number could be reused by the next gopls's pipe
+    while the old reader still reads from it.
+    """
 
     def __init__(self, path: str, args: Sequence[str], env: Mapping[str, str]) -> None:
         self.path = path
         command = [path, *args]
         logger.info("starting %s", " ".join(command))
-        # PR_SET_PDEATHSIG fires when the *thread* that forked exits, so gopls must be
-        # started from a thread that lives as long as the sidecar (the event loop's).
-        self._popen = subprocess.Popen(
+        reaper = _reaper()
+        popen = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, **env},
-            # Only a prctl call runs between fork and exec: safe despite our threads.
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            start_new_session=True,  # its own process group, killed as one
             bufsize=0,
         )
-        assert self._popen.stdin is not None and self._popen.stdout is not None
-        enlarge_pipe(self._popen.stdout.fileno())
-        enlarge_pipe(self._popen.stdin.fileno())
-        self.reader = FrameReader(self._popen.stdout.fileno(), "gopls")
-        self.writer = FrameWriter(os.dup(self._popen.stdin.fileno()), "gopls")
-        self._popen.stdin.close()
+        reaper.tell(f"+{popen.pid}")
+        assert popen.stdin is not None and popen.stdout is not None
+        self._popen = popen
+        self._output_fd = os.dup(popen.stdout.fileno())
+        popen.stdout.close()
+        enlarge_pipe(self._output_fd)
+        enlarge_pipe(popen.stdin.fileno())
+        self.reader = FrameReader(self._output_fd, "gopls")
+        self.writer = FrameWriter(os.dup(popen.stdin.fileno()), "gopls")
+        popen.stdin.close()
 
     @property
     def pid(self) -> int:
@@ -115,28 +162,26 @@ class GoplsProcess:
     def stop(self, grace_s: float = 1.0) -> None:
         """Close its stdin (gopls exits on EOF), then terminate, then kill: never an orphan."""
         self.writer.close()
-        for action in (None, self._popen.terminate, self._popen.kill):
-            if action is not None:
-                _kill_children(self.pid)
-                action()
+        for signum in (None, signal.SIGTERM, signal.SIGKILL):
+            if signum is not None:
+                self._signal_group(signum)
             try:
                 self._popen.wait(timeout=grace_s)
                 break
             except subprocess.TimeoutExpired:
                 continue
-        if self._popen.stdout is not None:
-            self._popen.stdout.close()
+        self._signal_group(signal.SIGKILL)  # children it left behind
+        _reaper().tell(f"-{self.pid}")
 
     def kill(self) -> None:
-        _kill_children(self.pid)
-        self._popen.kill()
+        """gopls and its children, at once."""
+        self._signal_group(signal.SIGKILL)
 
+    def close_output(self) -> None:
+        """Called by the reader once the stream has ended."""
+        with contextlib.suppress(OSError):
+            os.close(self._output_fd)
 
-def _kill_children(pid: int) -> None:
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signum)

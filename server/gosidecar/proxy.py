@@ -7,9 +7,9 @@ the sidecar that need to see or change a message (state tracking for replay, wat
 files, the memory limit in gopls's configuration). The sidecar's own methods are handed
 to the pygls server on the event loop, so forwarding never waits on them.
 
-The proxy also keeps what a gopls restart needs: the client's requests still in flight,
-gopls's requests still unanswered, and a backlog of client messages that arrive while
-gopls is being replaced.
+What depends on which gopls is running (the process, the backlog while one is being
+replaced, the requests each side has not answered yet) lives in `gopls_link.GoplsLink`,
+which the supervisor drives through a restart.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from .framing import FrameReader, FrameWriter, Sink, Streamed
+from .gopls_link import GoplsLink
 from .gopls_process import GoplsProcess
 from .message import (
     ErrorCode,
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 MessageHook = Callable[[Message], Message | None]
 ResponseHook = Callable[[Message, Message], Message | None]
 SidecarDispatch = Callable[[Message], None]
-T = TypeVar("T")
 
 
 class Side(enum.Enum):
@@ -51,43 +50,26 @@ class Side(enum.Enum):
     GOPLS = "gopls"
 
 
-class GoplsState(enum.Enum):
-    STARTING = "starting"  # messages wait in the backlog
-    READY = "ready"
-    DOWN = "down"  # no gopls and none coming: requests get errors at once
-
-
-@dataclass
-class _GoplsLink:
-    process: GoplsProcess | None = None
-    generation: int = 0
-    state: GoplsState = GoplsState.STARTING
-    down_reason: str = "gopls is not running"
-    backlog: list[Message] = field(default_factory=list)
-    cut: int = 0
-    """Backlog messages before this index are reflected in the replay's snapshot."""
-
-
 class Proxy:
     def __init__(self, client_reader: FrameReader, client_writer: FrameWriter) -> None:
         self._client_reader = client_reader
         self._client_writer = client_writer
-        self._link = _GoplsLink()
-        self._link_lock = threading.RLock()
-        self._client_lock = threading.Lock()
+        # Re-entrant: gopls's first start runs inside the editor's `initialize`, under it.
+        self._client_lock = threading.RLock()
+        self._link = GoplsLink(self._client_lock, self._pump_gopls, self._reject)
+        self._link.before_write = self._trace_to_gopls
         self._message_hooks: dict[tuple[Side, Kind, str], list[MessageHook]] = {}
         self._response_hooks: dict[tuple[Side, str], list[ResponseHook]] = {}
         self._sidecar_methods: set[str] = set()
         self._sidecar_dispatch: SidecarDispatch = lambda message: None
-        # Requests in flight, for response hooks and for what a restart must resolve.
-        self._client_requests: dict[MessageId, Message] = {}
-        self._gopls_requests: dict[MessageId, tuple[int, Message]] = {}
-        self._gopls_id_map: dict[str, tuple[int, MessageId]] = {}
+        # Requests in flight (the tables belong to the link: a restart settles them).
+        self._client_requests = self._link.in_flight
+        self._gopls_requests = self._link.gopls_requests
+        self._gopls_id_map = self._link.gopls_id_map
+        self._own_requests = self._link.own_requests
         self._sidecar_client_ids: set[MessageId] = set()
         self._sidecar_handled_ids: set[MessageId] = set()
-        self._own_requests: dict[str, Future[Any]] = {}
         self._own_ids = itertools.count(1)
-        self._gopls_exit_listeners: list[Callable[[int], None]] = []
         self.tracer: Tracer | None = None
 
     # ----- registration -------------------------------------------------------------
@@ -109,10 +91,6 @@ class Proxy:
 
     def on_client_notification(self, method: str, hook: MessageHook) -> None:
         self.intercept(Side.CLIENT, Kind.NOTIFICATION, method, hook)
-
-    def on_gopls_exit(self, listener: Callable[[int], None]) -> None:
-        """`listener(generation)` runs on the gopls reader thread when that gopls's stream ends."""
-        self._gopls_exit_listeners.append(listener)
 
     def serve_on_sidecar(self, methods: Iterable[str], dispatch: SidecarDispatch) -> None:
         """Client requests and notifications for `methods` go to `dispatch`, not gopls."""
@@ -138,17 +116,9 @@ class Proxy:
     def notify_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> None:
         message = notification(method, params)
         if bypass_backlog:
-            self._write_gopls_now(message)
+            self._link.write_now(message)
         else:
             self._send_to_gopls(message)
-
-    def request_client(self, method: str, params: Any) -> Future[Any]:
-        """Send our own request to the editor (ids cannot collide with gopls's numbers)."""
-        msg_id = f"gosidecar-{next(self._own_ids)}"
-        future: Future[Any] = Future()
-        self._own_requests[msg_id] = future
-        self._write_client(request(msg_id, method, params))
-        return future
 
     def reply_to_gopls(self, msg_id: MessageId, result: Any) -> None:
         self._gopls_requests.pop(msg_id, None)
@@ -161,89 +131,21 @@ class Proxy:
         self._own_requests[msg_id] = future
         message = request(msg_id, method, params)
         if bypass_backlog:
-            self._write_gopls_now(message)
+            self._link.write_now(message)
         else:
             self._send_to_gopls(message)
         return future
 
-    # ----- gopls lifecycle (driven by the supervisor) -------------------------------
-
-    def attach_gopls(self, process: GoplsProcess) -> int:
-        """Start reading from a new gopls; client messages wait until `gopls_ready`."""
-        with self._link_lock:
-            self._link.process = process
-            self._link.generation += 1
-            self._link.state = GoplsState.STARTING
-            generation = self._link.generation
-        thread = threading.Thread(
-            target=self._pump_gopls, args=(process, generation), name=f"gopls-reader-{generation}"
-        )
-        thread.daemon = True
-        thread.start()
-        return generation
-
-    def freeze_backlog(self, snapshot: Callable[[], T]) -> T:
-        """Take the replay's snapshot of the editor state at a clean cut of the backlog.
-
-        The client's messages are recorded by hooks and queued under one lock, so every
-        message queued before the cut is in the snapshot and none after it is.
-        """
-        with self._client_lock:
-            result = snapshot()
-            with self._link_lock:
-                self._link.cut = len(self._link.backlog)
-        return result
-
-    def gopls_ready(self, retry: Iterable[Message] = (), replayed: Callable[[Message], bool] = lambda m: False) -> None:
-        """Replay is done: resend retried requests, flush the backlog, then pass through.
-
-        Backlogged messages from before the snapshot's cut for which `replayed` is true
-        are dropped: the replay already told the new gopls what they said.
-        """
-        with self._link_lock:
-            backlog = self._link.backlog
-            pending = [m for i, m in enumerate(backlog) if i >= self._link.cut or not replayed(m)]
-            for message in (*retry, *pending):
-                self._write_gopls_now(message)
-            self._link.backlog.clear()
-            self._link.cut = 0
-            self._link.state = GoplsState.READY
-
-    def gopls_down(self, reason: str, *, restarting: bool) -> None:
-        """gopls is gone: queue messages if a new one is coming, else answer with errors."""
-        with self._link_lock:
-            self._link.down_reason = reason
-            self._link.state = GoplsState.STARTING if restarting else GoplsState.DOWN
-            rejected: list[Message] = []
-            if not restarting:
-                rejected, self._link.backlog = self._link.backlog, []
-        for message in rejected:
-            self._reject(message)
-
-    def take_in_flight(self) -> list[Message]:
-        """Client requests the old gopls never answered; the caller retries or fails them."""
-        pending = list(self._client_requests.values())
-        self._client_requests.clear()
-        return pending
-
-    def forget_gopls_requests(self) -> None:
-        """Forget gopls's unanswered requests to the client: answers to them will be dropped."""
-        self._gopls_requests.clear()
-        self._gopls_id_map.clear()
-
-    def fail_own_requests(self, reason: str) -> None:
-        for future in self._own_requests.values():
-            if not future.done():
-                future.set_exception(ConnectionError(reason))
-        self._own_requests.clear()
+    # ----- gopls lifecycle ------------------------------------------------------------
 
     @property
-    def generation(self) -> int:
-        return self._link.generation
+    def link(self) -> GoplsLink:
+        """The current gopls, driven through restarts by the supervisor."""
+        return self._link
 
-    @property
-    def gopls_process(self) -> GoplsProcess | None:
-        return self._link.process
+    def on_gopls_exit(self, listener: Callable[[int], None]) -> None:
+        """`listener(generation)` runs when a gopls is retired (it died or is being replaced)."""
+        self._link.on_retired(listener)
 
     # ----- the client side ------------------------------------------------------------
 
@@ -277,9 +179,7 @@ class Proxy:
         routed = self._run_hooks(Side.CLIENT, message)
         if routed is None:
             return
-        if routed.kind is Kind.REQUEST and routed.id is not None:
-            self._client_requests[routed.id] = routed
-        self._send_to_gopls(routed)
+        self._send_to_gopls(routed)  # the link records requests as in flight once written
 
     def _is_cancel_for_sidecar(self, message: Message) -> bool:
         if message.method != "$/cancelRequest" or not self._sidecar_handled_ids:
@@ -310,31 +210,19 @@ class Proxy:
         self._send_to_gopls(message)
 
     def _send_to_gopls(self, message: Message) -> None:
-        with self._link_lock:
-            state = self._link.state
-            if state is GoplsState.STARTING:
-                self._link.backlog.append(message)
-                return
-            if state is GoplsState.READY:
-                self._write_gopls_now(message)
-                return
-        self._reject(message)
+        self._link.send(message)
 
-    def _write_gopls_now(self, message: Message) -> None:
-        process = self._link.process
+    def _trace_to_gopls(self, message: Message) -> None:
         if self.tracer is not None:
             self.tracer.record("sidecar->gopls", message.body)
-        if process is None or not process.writer.write(message.body):
-            logger.debug("gopls is not there to receive %r", message)
 
-    def _reject(self, message: Message) -> None:
+    def _reject(self, message: Message, reason: str) -> None:
         """No gopls: answer requests with an error at once (never a hang); drop the rest."""
         if message.kind is Kind.REQUEST and message.id is not None:
-            self._client_requests.pop(message.id, None)
             if isinstance(message.id, str) and message.id.startswith("gosidecar-"):
-                self._fail_own(message.id, self._link.down_reason)
+                self._fail_own(message.id, reason)
             else:
-                self._write_client(error_response(message.id, ErrorCode.REQUEST_FAILED, self._link.down_reason))
+                self._write_client(error_response(message.id, ErrorCode.REQUEST_FAILED, reason))
 
     def _reject_invalid(self, message: Message) -> None:
         logger.warning("dropping a malformed message from the client: %.200r", message.body)
@@ -359,9 +247,6 @@ class Proxy:
                 self._route_from_gopls(Message(frame), generation)
         except Exception:
             logger.exception("gopls reader failed")
-        finally:
-            for listener in self._gopls_exit_listeners:
-                listener(generation)
 
     def _divert_large_answer(self, head: bytes, length: int, generation: int) -> Sink | None:
         """A multi-megabyte answer to the editor goes through as it arrives.
@@ -398,7 +283,12 @@ class Proxy:
             self._resolve_own(msg_id, message)
             return
         request_message = self._client_requests.pop(msg_id, None) if msg_id is not None else None
-        if request_message is not None and request_message.method is not None:
+        if request_message is None:
+            # Retired with its gopls (and retried or failed) or never asked: the editor
+            # must get one answer per request, so this one is dropped.
+            logger.debug("dropping gopls's answer to %r: not in flight", msg_id)
+            return
+        if request_message.method is not None:
             for hook in self._response_hooks.get((Side.GOPLS, request_message.method), ()):
                 routed = hook(request_message, message)
                 if routed is None:

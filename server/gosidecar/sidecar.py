@@ -52,9 +52,11 @@ class Sidecar:
         self.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._take_sidecar_options)
         self.state = EditorState(self.documents)
         self.state.attach(self.proxy)
-        self.supervisor = GoplsSupervisor(self.proxy, self.state, lambda: self.settings, loop, self.history)
+        self.supervisor = GoplsSupervisor(
+            self.proxy, self.state, lambda: self.settings, loop, self.history, request_client=self._request_client
+        )
         self.server = build_server(self, loop)
-        self.progress = ClientProgress(self.proxy, supported=False)
+        self.progress = ClientProgress(self.server.work_done_progress, supported=False)
         self.completion = CompletionService(self.settings.ai, self.progress, self.history)
         self.features: list[HealthSource] = [self.file_events, self.completion]
         self._attach_lifecycle()
@@ -62,6 +64,10 @@ class Sidecar:
             [HEALTH, RESTART_GOPLS, INLINE_COMPLETION_ACCEPTED, types.TEXT_DOCUMENT_INLINE_COMPLETION],
             self.server.dispatch,
         )
+
+    def _request_client(self, method: str, params: Any) -> None:
+        """The sidecar's requests to the editor all leave through pygls (answers come back to it)."""
+        self.server.protocol.send_request(method, params)
 
     def _attach_lifecycle(self) -> None:
         proxy = self.proxy

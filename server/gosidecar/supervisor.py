@@ -1,11 +1,14 @@
 """gopls supervision: start it, watch it, restart it with the editor's state replayed.
 
 A restart, whatever its cause (crash, RSS over the limit, an RSS spike, the user's
-command), runs the same steps on the event loop: hold new client messages in the
-backlog, settle what the old gopls left open (requests in flight, progress, stale
-diagnostics, registrations), start a new gopls, replay `initialize`, `initialized`, the
-configuration and every open document with its unsaved text, then resend the safe
-requests that were in flight and release the backlog.
+command), is one transaction on the gopls link (see gopls_link.py), run on the event
+loop: retire the old gopls (new client messages wait in the backlog, safe requests in
+flight go back to it, the others fail with ContentModified) and settle what it left at
+the editor (progress, stale diagnostics, registrations); then, as often as the restart
+policy allows, start a new gopls, replay `initialize`, `initialized`, the configuration
+and every open document with its unsaved text, and open the link. A replay that fails
+(an error, a timeout, a new gopls that dies) retires the new gopls too and counts as a
+restart; when the policy gives up, everything waiting is answered with an error.
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from lsprotocol import types
+from lsprotocol.types import LSPErrorCodes
+
 from . import memory_limit
 from .editor_state import EditorState
+from .gopls_link import GoplsLink, Retired
 from .gopls_process import GoplsNotFoundError, GoplsProcess, find_gopls, gopls_version
 from .history import History
 from .memory_watchdog import DEFAULT_SPIKE_POLICY, RssWatchdog, SpikePolicy, Trip
-from .message import ErrorCode, Kind, Message, error_response
+from .message import Kind, Message, error_response
 from .problems import Problem
 from .proxy import Proxy, Side
 from .restart_policy import RestartPolicy
@@ -68,6 +75,7 @@ SAFE_TO_RETRY = frozenset(
     }
 )
 _INITIALIZE_TIMEOUT_S = 60.0
+_READER_JOIN_S = 10.0
 _MESSAGE_TYPE_ERROR, _MESSAGE_TYPE_WARNING = 1, 2
 _MIB = 1024 * 1024
 
@@ -90,12 +98,19 @@ class GoplsSupervisor:
         settings: Callable[[], Settings],
         loop: asyncio.AbstractEventLoop,
         history: History,
+        *,
+        request_client: Callable[[str, Any], None],
+        policy: RestartPolicy | None = None,
+        initialize_timeout_s: float = _INITIALIZE_TIMEOUT_S,
     ) -> None:
         self._proxy = proxy
+        self._link: GoplsLink = proxy.link
+        self._request_client = request_client
         self._state = state
         self._settings = settings
         self._loop = loop
-        self._policy = RestartPolicy()
+        self._policy = policy or RestartPolicy()
+        self._initialize_timeout_s = initialize_timeout_s
         self._history = history
         self._watchdog = RssWatchdog(self._on_trip, self._limit_bytes(), on_sample=history.record_rss)
         self._pending_reason: tuple[RestartReason, int] | None = None
@@ -103,30 +118,25 @@ class GoplsSupervisor:
         self._gave_up: str | None = None
         self._start_error: str | None = None
         self._shutting_down = False
-        self._retry: list[Message] = []
-        self._retired_generation = 0
         self.path = ""
         self.version = ""
         self.restart_log: list[RestartRecord] = []
         self._gopls_errors: deque[str] = deque(maxlen=3)
-        proxy.on_gopls_exit(self._on_gopls_exit)
+        self._link.on_exit(self._on_gopls_exit)
         proxy.intercept(Side.GOPLS, Kind.NOTIFICATION, "window/showMessage", self._note_gopls_error)
 
     # ----- first start ------------------------------------------------------------------
 
     def start_first(self) -> bool:
-        """Start gopls for the editor's `initialize` (called on the client reader thread).
-
-        Spawning happens on the event loop's thread: gopls is tied to that thread's life
-        by PR_SET_PDEATHSIG. Returns False when gopls cannot be started.
-        """
+        """Start gopls for the editor's `initialize` (called on the client reader thread,
+        under the client lock). Returns False when gopls cannot be started."""
         path = self._locate()
-        process = asyncio.run_coroutine_threadsafe(self._spawn(path), self._loop).result() if path else None
+        process = self._spawn(path) if path else None
         if process is None:
-            self._proxy.gopls_down(self._start_error or "gopls is not running", restarting=False)
+            self._link.go_down(self._start_error or "gopls is not running")
             return False
-        self._proxy.attach_gopls(process)
-        self._proxy.gopls_ready()
+        self._link.replace(process, lambda: None)
+        self._link.open()
         return True
 
     def _locate(self) -> str | None:
@@ -142,8 +152,7 @@ class GoplsSupervisor:
             return None
         return self.path
 
-    async def _spawn(self, path: str) -> GoplsProcess | None:
-        """Start gopls; a coroutine so that it runs on the event loop's (long-lived) thread."""
+    def _spawn(self, path: str) -> GoplsProcess | None:
         settings = self._settings()
         env = memory_limit.gomemlimit_env(settings.memory.limitMB, settings.gopls.env)
         try:
@@ -176,32 +185,52 @@ class GoplsSupervisor:
             if reason == "manual":
                 self._policy.reset()
                 self._gave_up = None
-            delay = self._policy.next_delay()
-            self.restart_log.append(RestartRecord(_now(), reason, rss_bytes))
-            self._history.record_restart(reason, rss_bytes)
-            self._settle_old_gopls(reason)
-            if delay is None:
-                self._give_up(reason)
-                return
-            self._notify_restart(reason, rss_bytes)
-            await asyncio.sleep(delay)
-            await self._start_and_replay()
+            self._gopls_errors.clear()
+            await self._retire(f"gopls is restarting after a {reason}")
+            while not await self._attempt(reason, rss_bytes):
+                reason, rss_bytes = "crash", 0  # the new gopls failed its replay
+
+    async def _attempt(self, reason: RestartReason, rss_bytes: int) -> bool:
+        """One start of a new gopls; True when it serves the editor or the policy gave up."""
+        self.restart_log.append(RestartRecord(_now(), reason, rss_bytes))
+        self._history.record_restart(reason, rss_bytes)
+        delay = self._policy.next_delay()
+        if delay is None:
+            self._give_up(reason)
+            return True
+        self._notify_restart(reason, rss_bytes)
+        await asyncio.sleep(delay)
+        path = await asyncio.to_thread(self._locate)
+        process = self._spawn(path) if path else None
+        if process is None:
+            self._give_up("crash")
+            return True
+        try:
+            await self._replay(process)
+        except Exception as error:  # any failure: asyncio.TimeoutError is no TimeoutError before 3.11
+            logger.error("replay to the new gopls failed: %r", error)
+        else:
+            if self._link.open():
+                return True
+            logger.error("the new gopls went away during its replay")
+        await self._retire("the new gopls failed to start; restarting again")
+        return False
 
     def _on_trip(self, trip: Trip) -> None:
         """Watchdog thread: RSS over the limit or a spike; kill gopls, then restart."""
         logger.warning("gopls memory: %s (%s)", trip.reason, trip.detail)
         self._pending_reason = (trip.reason, trip.rss_bytes)
-        process = self._proxy.gopls_process
+        process = self._link.process
         if process is not None:
             process.kill()
 
     def _on_gopls_exit(self, generation: int) -> None:
-        if self._shutting_down or generation == self._retired_generation or generation != self._proxy.generation:
+        """A gopls serving the editor went away (the link queues messages meanwhile)."""
+        if self._shutting_down:
             return
         reason, rss = self._pending_reason or ("crash", self._watchdog.rss_bytes)
         self._pending_reason = None
-        logger.warning("gopls exited (%s); restarting", reason)
-        self._proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
+        logger.warning("gopls %d exited (%s); restarting", generation, reason)
         self.request_restart(reason, rss)
 
     def _note_gopls_error(self, message: Message) -> Message:
@@ -211,56 +240,32 @@ class GoplsSupervisor:
             self._gopls_errors.append(params["message"])
         return message
 
-    def _settle_old_gopls(self, reason: RestartReason) -> None:
-        self._gopls_errors.clear()
+    async def _retire(self, reason: str) -> None:
+        """Cut the current gopls off and settle everything it left open at the editor."""
+        retired = self._link.retire(reason, retry=lambda message: message.method in SAFE_TO_RETRY)
+        await asyncio.to_thread(_stop, retired)
         proxy = self._proxy
-        proxy.gopls_down(f"gopls is restarting after a {reason}", restarting=True)
-        self._retired_generation = proxy.generation  # its exit is ours, not a crash
-        old = proxy.gopls_process
-        if old is not None:
-            old.stop(grace_s=0.5)
-        self._retry = []
-        for message in proxy.take_in_flight():
-            if message.method in SAFE_TO_RETRY:
-                self._retry.append(message)
-            else:
-                proxy.send_to_client(
-                    error_response(message.id, ErrorCode.CONTENT_MODIFIED, "gopls restarted; try again")
-                )
-        proxy.forget_gopls_requests()
-        proxy.fail_own_requests("gopls restarted")
+        for message in retired.unanswered:
+            proxy.send_to_client(
+                error_response(message.id, LSPErrorCodes.ContentModified, "gopls restarted; try again")
+            )
         for token in self._state.take_open_progress():
             proxy.notify_client("$/progress", {"token": token, "value": {"kind": "end"}})
         for uri in self._state.take_closed_diagnosed_uris():
             proxy.notify_client("textDocument/publishDiagnostics", {"uri": uri, "diagnostics": []})
         registrations = self._state.take_registrations()
         if registrations:
-            unregister = [{"id": r["id"], "method": r["method"]} for r in registrations]
-            proxy.request_client("client/unregisterCapability", {"unregisterations": unregister})
+            unregister = [types.Unregistration(id=r["id"], method=r["method"]) for r in registrations]
+            self._request_client(types.CLIENT_UNREGISTER_CAPABILITY, types.UnregistrationParams(unregister))
 
-    async def _start_and_replay(self) -> None:
-        path = await asyncio.to_thread(self._locate)
-        process = await self._spawn(path) if path else None
-        if process is None:
-            self._give_up("crash")
-            return
-        self._proxy.attach_gopls(process)
-        try:
-            await self._replay()
-        except (ConnectionError, RuntimeError, TimeoutError) as error:
-            logger.error("replay to the new gopls failed: %s", error)
-            return  # the new gopls died too: its exit listener restarts again
-        self._proxy.gopls_ready(self._retry, replayed=_said_by_replay)
-        self._retry = []
-
-    async def _replay(self) -> None:
+    async def _replay(self, process: GoplsProcess) -> None:
         proxy, state = self._proxy, self._state
-        snapshot = proxy.freeze_backlog(
-            lambda: (state.replay_initialize_params(), state.configuration_change, state.documents.all())
+        snapshot = self._link.replace(
+            process, lambda: (state.replay_initialize_params(), state.configuration_change, state.documents.all())
         )
         initialize_params, configuration, documents = snapshot
         initialize = proxy.request_gopls("initialize", initialize_params, bypass_backlog=True)
-        await asyncio.wait_for(asyncio.wrap_future(initialize), _INITIALIZE_TIMEOUT_S)
+        await asyncio.wait_for(asyncio.wrap_future(initialize), self._initialize_timeout_s)
         proxy.notify_gopls("initialized", state.initialized_params, bypass_backlog=True)
         if configuration is not None:
             proxy.notify_gopls("workspace/didChangeConfiguration", configuration, bypass_backlog=True)
@@ -273,7 +278,7 @@ class GoplsSupervisor:
         self._gave_up = (
             f"gopls was restarted {len(self.restart_log)} times in a short while (last: {reason}) and is stopped"
         )
-        self._proxy.gopls_down(self._gave_up + ": see Go: Health Check", restarting=False)
+        self._link.go_down(self._gave_up + ": see Go: Health Check")
         self._proxy.notify_client(
             "window/showMessage",
             {"type": _MESSAGE_TYPE_ERROR, "message": f"{self._gave_up}. {self._advice(limit_mb)}"},
@@ -305,7 +310,7 @@ class GoplsSupervisor:
         )
         raised = new.memory.limitMB == 0 or new.memory.limitMB > old.memory.limitMB
         if ((self._gave_up or self._start_error) and (raised or old.gopls != new.gopls)) or (
-            process_changed and self._proxy.gopls_process is not None
+            process_changed and self._link.process is not None
         ):
             self.request_restart("manual")
 
@@ -327,7 +332,7 @@ class GoplsSupervisor:
     def shutdown(self) -> None:
         self._shutting_down = True
         self._watchdog.stop()
-        process = self._proxy.gopls_process
+        process = self._link.process
         if process is not None:
             process.stop(grace_s=0.6)
 
@@ -335,7 +340,7 @@ class GoplsSupervisor:
         return max(0, int(self._settings().memory.limitMB)) * _MIB
 
     def health_section(self) -> dict[str, Any]:
-        process = self._proxy.gopls_process
+        process = self._link.process
         running = process is not None and process.running
         return {
             "path": self.path,
@@ -366,28 +371,20 @@ class GoplsSupervisor:
         return found
 
 
-_REPLAYED_METHODS = frozenset(
-    {
-        "textDocument/didOpen",
-        "textDocument/didChange",
-        "textDocument/didClose",
-        "workspace/didChangeConfiguration",
-        "workspace/didChangeWorkspaceFolders",
-    }
-)
-
-
-def _said_by_replay(message: Message) -> bool:
-    """Notifications whose effect the replay's snapshot already carries."""
-    return message.method in _REPLAYED_METHODS
-
-
 def spike_policy(settings: Settings) -> SpikePolicy:
     """The spike rule with the user's floor; spikeMB 0 turns spike restarts off."""
     floor_mb = settings.memory.spikeMB
     if floor_mb <= 0:
         return dataclasses.replace(DEFAULT_SPIKE_POLICY, enabled=False)
     return dataclasses.replace(DEFAULT_SPIKE_POLICY, floor_bytes=int(floor_mb) * _MIB)
+
+
+def _stop(retired: Retired) -> None:
+    """Stop a retired gopls and wait for its reader, so it has said its last word."""
+    if retired.process is not None:
+        retired.process.stop(grace_s=0.5)
+    if retired.reader is not None:
+        retired.reader.join(_READER_JOIN_S)
 
 
 def _gopls_error_fix(text: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lsprotocol.types import LSPErrorCodes
 
 from gosidecar.documents import DocumentStore
 from gosidecar.lsp_client import LspClient, LspError
@@ -96,3 +97,28 @@ def _text_seen_by_the_last_gopls(log: Path, uri: str) -> str:
     doc = store.get(uri)
     assert doc is not None, "the new gopls never heard of the document"
     return doc.text
+
+
+def test_a_failed_replay_counts_as_a_restart_and_never_wedges_the_link(tmp_path: Path) -> None:
+    """Every new gopls refuses its `initialize`: the policy gives up and requests get errors at once."""
+    refuse = tmp_path / "refuse-initialize"
+    client = LspClient(sidecar_command(), env={"FAKE_GOPLS_FAIL_INIT": str(refuse)}, cwd=str(tmp_path))
+    client.initialize(path_to_uri(tmp_path), {"gopls": {"path": str(FAKE_GOPLS)}})
+    try:
+        refuse.touch()
+        client.notify("fake/crash")
+        waiting = client.request_async("textDocument/hover", {"waits": "for a gopls"})
+        with pytest.raises(LspError) as caught:
+            waiting.result(60)
+        assert caught.value.code == LSPErrorCodes.RequestFailed and "stopped" in str(caught.value)
+        report = client.request("goSidecar/health")
+        assert len(report["gopls"]["restartLog"]) >= 2, "the failed replays were not counted as restarts"
+        assert not report["gopls"]["running"]
+        with pytest.raises(LspError, match="stopped"):
+            client.request("textDocument/hover", {}, timeout=10)
+
+        refuse.unlink()
+        assert client.request("goSidecar/restartGopls", timeout=30) is None
+        assert client.request("textDocument/hover", {"back": True}, timeout=10)["params"] == {"back": True}
+    finally:
+        client.shutdown()
