@@ -129,7 +129,8 @@ def hangs(msg):
 
 
 def refuses_initialize(msg):
-    """`initialize` gets an error while the file $FAKE_GOPLS_FAIL_INIT exists."""
+    """While the file $FAKE_GOPLS_FAIL_INIT exists, `initialize` gets an error, or no
+    answer at all when the file says `silent`."""
     marker = os.environ.get("FAKE_GOPLS_FAIL_INIT")
     return msg.get("method") == "initialize" and marker and Path(marker).exists()
 
@@ -140,7 +141,8 @@ def main():
         method = msg.get("method")
         track_document(method, msg.get("params"))
         if refuses_initialize(msg):
-            send({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32603, "message": "refused"}})
+            if Path(os.environ["FAKE_GOPLS_FAIL_INIT"]).read_text() != "silent":
+                send({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32603, "message": "refused"}})
             continue
         if method == "fake/showError":
             send(
