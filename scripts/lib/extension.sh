@@ -2,6 +2,8 @@
 # in a real VS Code (code-server driven by headless Chromium, see tests/e2e/).
 # Source scripts/lib/setup.sh first (ROOT, CACHE, log, die, stamp helpers).
 # shellcheck shell=bash
+set -euo pipefail
+shopt -s inherit_errexit
 
 E2E_DIR="$CACHE/e2e"
 PLAYWRIGHT_CORE_VERSION="1.65.1"
@@ -35,69 +37,84 @@ check_extension() {
 
 extension_version() { node -p "require('$ROOT/package.json').version"; }
 
-vsix_path() { echo "$ROOT/dist/go-sidecar-linux-x64-$(extension_version).vsix"; }
+vsix_path() {
+  local version; version="$(extension_version)"
+  echo "$ROOT/dist/go-sidecar-linux-x64-$version.vsix"
+}
 
-# Python versions the .vsix ships wheels for (3.10 gets numpy 2.2, see server/pyproject.toml).
+# Python versions the .vsix ships wheels for (pins per version in server/pyproject.toml).
 VSIX_PYTHON_VERSIONS=(3.10 3.11 3.12 3.13)
 VSIX_WHEELS="$ROOT/out/wheels"
 
-# The requirements (args 2..) that apply to Python $1, markers evaluated for it: pip
-# evaluates top-level markers against the Python it runs on, not --python-version.
-requirements_for_python() {
-  "$VENV/bin/python" - "$@" <<'PY'
-import sys
-from pip._vendor.packaging.requirements import Requirement
-
-version, texts = sys.argv[1], sys.argv[2:]
-for text in texts:
-    requirement = Requirement(text)
-    if requirement.marker is None or requirement.marker.evaluate({"python_version": version}):
-        requirement.marker = None
-        print(requirement)
-PY
+# Where the dependency wheels for the current pins live: one folder per change of them.
+dependency_wheels_dir() {
+  local digest
+  digest="$(files_digest "$ROOT/server/pyproject.toml" "$ROOT/scripts/lib/versions.sh")"
+  DEPENDENCY_WHEELS="$CACHE/vsix-wheels/$digest"
 }
 
 # The sidecar's dependencies as linux-x64 wheels for each shipped Python version, pinned
-# to what .venv has, downloaded once per change of the pins into $CACHE.
+# to what .venv has, downloaded once per change of the pins into $DEPENDENCY_WHEELS.
+# Each version's download runs on that Python: pip evaluates the markers of indirect
+# dependencies (e.g. cattrs's `exceptiongroup; python_version < "3.11"`) against the
+# Python it runs on, whatever --python-version says. `.complete` is written only after
+# every download succeeded.
 download_dependency_wheels() {
-  local digest dir constraints
-  digest="$(files_digest "$ROOT/server/pyproject.toml" "$ROOT/scripts/lib/versions.sh")"
-  dir="$CACHE/vsix-wheels/$digest"
-  if [[ -f "$dir/.complete" ]]; then echo "$dir"; return; fi
+  dependency_wheels_dir
+  local dir="$DEPENDENCY_WHEELS"
+  if [[ -f "$dir/.complete" ]]; then return; fi
   log "downloading the sidecar's dependency wheels for Python ${VSIX_PYTHON_VERSIONS[*]}"
   rm -rf "$dir" && mkdir -p "$dir"
-  constraints="$dir/constraints.txt"
-  # numpy is pinned per Python version in pyproject itself, so not constrained here.
-  "$VENV/bin/python" -m pip freeze --exclude-editable | grep -v -e '^gosidecar' -e '^numpy==' > "$constraints"
+  write_constraints "$dir/constraints.txt"
   cp "$(llama_wheel_dir)"/llama_cpp_python-*.whl "$dir/"
-  # pip itself (the extension runs it from its wheel) and the pinned requirements of
-  # pyproject's `dependencies` and `model` extra.
-  local requirements
-  mapfile -t requirements < <(sed -n '/^dependencies = \[/,/^\]/p;/^model = \[/p' \
-    "$ROOT/server/pyproject.toml" | grep -o '"[A-Za-z0-9_.-]*==[^"]*"' | tr -d '"')
-  requirements+=("pip==$("$VENV/bin/python" -c 'import pip; print(pip.__version__)')")
-  local version
+  local pip_version version python listed
+  pip_version="$("$VENV/bin/python" -c 'import pip; print(pip.__version__)')"
   for version in "${VSIX_PYTHON_VERSIONS[@]}"; do
     local wanted
-    mapfile -t wanted < <(requirements_for_python "$version" "${requirements[@]}")
-    "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+    python="$(python_for_version "$version")"
+    listed="$("$VENV/bin/python" "$ROOT/scripts/lib/requirements.py" "$ROOT/server/pyproject.toml" "$version")"
+    mapfile -t wanted <<<"$listed"
+    # pip itself too: the extension runs it from its wheel.
+    "$python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
       --python-version "$version" --implementation cp --platform manylinux_2_28_x86_64 \
       --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 \
-      --find-links "$dir" -c "$constraints" -d "$dir" "${wanted[@]}" >&2
+      --find-links "$dir" -c "$dir/constraints.txt" -d "$dir" "${wanted[@]}" "pip==$pip_version" >&2 \
+      || die "downloading the wheels for Python $version failed (see pip's error above)"
   done
   touch "$dir/.complete"
-  echo "$dir"
+}
+
+# An interpreter for Python $1 (e.g. 3.10): the newest pyenv one, else python3.10 on PATH
+# (pyenv's shims are on PATH too but fail for a version that is not selected, hence the run).
+python_for_version() {
+  local candidate
+  for candidate in $(printf '%s\n' "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1" | sort -rV) "python$1"; do
+    if "$candidate" -c 'import pip' >/dev/null 2>&1; then echo "$candidate"; return; fi
+  done
+  die "building the .vsix needs Python $1 with pip for its wheels: install it (e.g. pyenv install $1)"
+}
+
+# Constraints for the indirect dependencies: what .venv has, minus the sidecar itself and
+# the packages pyproject pins per Python version (.venv has only one of their pins).
+write_constraints() {
+  local marked frozen
+  marked="$("$VENV/bin/python" "$ROOT/scripts/lib/requirements.py" "$ROOT/server/pyproject.toml" --marked)"
+  frozen="$("$VENV/bin/python" -m pip freeze --exclude-editable)"
+  local name excluded=(-e '^gosidecar')
+  for name in $marked; do excluded+=(-e "^${name//[-_.]/[-_.]}=="); done
+  # grep exits 1 when it keeps no line: an empty constraints file is fine.
+  grep -iv "${excluded[@]}" <<<"$frozen" >"$1" || [[ $? -eq 1 ]]
 }
 
 # out/wheels: the gosidecar wheel (rebuilt every time), its dependencies and manifest.json,
 # which tells the extension what to install offline on first start.
 stage_wheels() {
   ensure_llama_wheel
-  local deps version
-  deps="$(download_dependency_wheels)"
+  download_dependency_wheels
+  local version
   version="$(grep -m1 '^version = ' "$ROOT/server/pyproject.toml" | cut -d'"' -f2)"
   rm -rf "$VSIX_WHEELS" && mkdir -p "$VSIX_WHEELS"
-  cp "$deps"/*.whl "$VSIX_WHEELS/"
+  cp "$DEPENDENCY_WHEELS"/*.whl "$VSIX_WHEELS/"
   # From a copy: setuptools leaves build/ and egg-info behind in the source folder, and
   # refuses a readme outside the project folder, so the copy gets the README beside it.
   local source; source="$(mktemp -d)"
@@ -109,7 +126,9 @@ stage_wheels() {
   quietly "$VENV/bin/python" -m pip wheel --disable-pip-version-check --no-deps \
     -w "$VSIX_WHEELS" "$source/server"
   rm -rf "$source"
-  local pip_wheel; pip_wheel="$(cd "$VSIX_WHEELS" && ls pip-*.whl)"
+  local pip_wheels=("$VSIX_WHEELS"/pip-*.whl)
+  [[ ${#pip_wheels[@]} -eq 1 && -f "${pip_wheels[0]}" ]] || die "expected one pip wheel in $VSIX_WHEELS"
+  local pip_wheel; pip_wheel="$(basename "${pip_wheels[0]}")"
   local versions; versions="$(printf '"%s",' "${VSIX_PYTHON_VERSIONS[@]}")"
   printf '{"requirement": "gosidecar[model]==%s", "pythonVersions": [%s], "pipWheel": "%s"}\n' \
     "$version" "${versions%,}" "$pip_wheel" > "$VSIX_WHEELS/manifest.json"
@@ -119,27 +138,31 @@ stage_wheels() {
 # pinned dependencies as linux-x64 wheels (installed offline on first start).
 build_vsix() {
   ensure_node_deps
-  local digest; digest="$(vsix_inputs_digest)"
-  if [[ -f "$(vsix_path)" ]] && stamp_matches "$ROOT/dist/.vsix-stamp" "$digest"; then
-    log "$(basename "$(vsix_path)") is up to date"
+  local digest vsix size
+  digest="$(vsix_inputs_digest)"
+  vsix="$(vsix_path)"
+  if [[ -f "$vsix" ]] && stamp_matches "$ROOT/dist/.vsix-stamp" "$digest"; then
+    log "${vsix##*/} is up to date"
     return
   fi
+  # No stamp while building: a failed build must not look like a finished one.
+  mkdir -p "$ROOT/dist" && rm -f "$vsix" "$ROOT/dist/.vsix-stamp"
   stage_wheels
-  log "building $(basename "$(vsix_path)")"
-  mkdir -p "$ROOT/dist" && rm -f "$(vsix_path)"
+  log "building ${vsix##*/}"
   (cd "$ROOT" && quietly npm run --silent package)
-  [[ -f "$(vsix_path)" ]] || die "vsce did not produce $(vsix_path)"
-  log "built $(vsix_path) ($(du -h "$(vsix_path)" | cut -f1))"
+  [[ -f "$vsix" ]] || die "vsce did not produce $vsix"
+  size="$(du -h "$vsix" | cut -f1)"
+  log "built $vsix ($size)"
   echo "$digest" > "$ROOT/dist/.vsix-stamp"
 }
 
 # Everything the .vsix is made of: a change to any of it rebuilds the package.
 vsix_inputs_digest() {
-  (
-    cd "$ROOT"
-    find server/gosidecar extension/src -type f -name '*.py' -o -type f -name '*.ts' | sort
-    echo server/pyproject.toml scripts/lib/versions.sh package.json package-lock.json esbuild.mjs .vscodeignore README.md
-  ) | (cd "$ROOT" && xargs cat 2>/dev/null) | sha256sum | cut -c1-16
+  local sources
+  sources="$(cd "$ROOT" && find server/gosidecar extension/src -type f \( -name '*.py' -o -name '*.ts' \) | sort)"
+  # shellcheck disable=SC2086 # one path a word: none has a space
+  (cd "$ROOT" && cat $sources server/pyproject.toml scripts/lib/versions.sh scripts/lib/requirements.py \
+    package.json package-lock.json esbuild.mjs .vscodeignore README.md) | sha256sum | cut -c1-16
 }
 
 # Node 24, code-server and playwright-core in $CACHE/e2e (outside the repo),

@@ -8,6 +8,7 @@
 #   source scripts/lib/llama_server.sh; ensure_llama_server
 # shellcheck shell=bash
 set -euo pipefail
+shopt -s inherit_errexit
 
 _LS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 _LS_CACHE="${GOSIDECAR_CACHE:-$HOME/.cache/gosidecar}"

@@ -19,20 +19,17 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
-from watchdog.observers.inotify_c import (
-    CallbackId,
-    InotifyConstants,
-    InotifyEvent,
-    InotifyFD,
-    Mask,
-    WatchDescriptor,
-)
+from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent
+
+if TYPE_CHECKING:
+    from watchdog.observers.inotify_c import Mask, WatchDescriptor
 
 log = logging.getLogger(__name__)
 
-_MASK = Mask(
+_MASK = cast(
+    "Mask",
     InotifyConstants.IN_CREATE
     | InotifyConstants.IN_DELETE
     | InotifyConstants.IN_MODIFY
@@ -42,7 +39,7 @@ _MASK = Mask(
     | InotifyConstants.IN_MOVED_TO
     | InotifyConstants.IN_DONT_FOLLOW
     | InotifyConstants.IN_ONLYDIR
-    | InotifyConstants.IN_EXCL_UNLINK
+    | InotifyConstants.IN_EXCL_UNLINK,
 )
 
 
@@ -90,6 +87,10 @@ class InotifyWatcher:
     """One inotify instance; `watch`/`unwatch`/`resolve` run on the service thread only."""
 
     def __init__(self, sink: WatchSink) -> None:
+        # InotifyFD is watchdog >= 7 only, which needs Python >= 3.11: on 3.10 (watchdog 6)
+        # the ImportError makes the service poll instead.
+        from watchdog.observers.inotify_c import CallbackId, InotifyFD  # noqa: PLC0415
+
         self._sink = sink
         self._callback_id = CallbackId(id(self))
         self._dir_by_wd: dict[int, str] = {}
@@ -113,7 +114,7 @@ class InotifyWatcher:
             return
         self._dir_by_wd.pop(wd, None)
         try:
-            self._fd.remove_callbacks([(WatchDescriptor(wd), self._callback_id)])
+            self._fd.remove_callbacks([(cast("WatchDescriptor", wd), self._callback_id)])
         except OSError as error:  # the directory is already gone
             log.debug("unwatch %s: %s", real_dir, error)
 
