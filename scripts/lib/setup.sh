@@ -2,6 +2,7 @@
 # Each step checks a stamp or the thing itself first, so a second run takes seconds.
 # shellcheck shell=bash
 set -euo pipefail
+shopt -s inherit_errexit
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${GOSIDECAR_CACHE:-$HOME/.cache/gosidecar}"
@@ -50,13 +51,27 @@ ensure_venv() {
   echo "$digest" > "$VENV/.gosidecar-stamp"
 }
 
-# gopls, found as the sidecar finds it (PATH, then $(go env GOPATH)/bin), else
-# installed with `go install` at the pinned version.
+# gopls, found as the sidecar finds it (PATH, then $(go env GOPATH)/bin), else installed
+# there with `go install` at the pinned version; plus both ends of the supported range in
+# the cache, for the tests that run against each of them.
 ensure_gopls() {
   need_command go "install Go from https://go.dev/dl and put it on PATH"
-  if command -v gopls >/dev/null 2>&1; then return; fi
-  local gopath_bin; gopath_bin="$(go env GOPATH)/bin"
-  if [[ -x "$gopath_bin/gopls" ]]; then return; fi
-  log "installing gopls $GOPLS_VERSION with go install (about a minute)"
-  GOFLAGS=-mod=mod go install "golang.org/x/tools/gopls@$GOPLS_VERSION" >&2
+  local gopath
+  gopath="$(go env GOPATH)"
+  if ! command -v gopls >/dev/null 2>&1 && [[ ! -x "$gopath/bin/gopls" ]]; then
+    install_gopls "$GOPLS_VERSION" "$gopath/bin"
+  fi
+  local version
+  for version in "$GOPLS_OLDEST_VERSION" "$GOPLS_VERSION"; do
+    [[ -x "$(cached_gopls "$version")" ]] || install_gopls "$version" "$CACHE/gopls/$version"
+  done
+}
+
+cached_gopls() { echo "$CACHE/gopls/$1/gopls"; }
+
+# gopls v0.24 needs Go >= 1.27: GOTOOLCHAIN=auto lets the go command fetch that toolchain
+# through the module proxy, whatever GOTOOLCHAIN the user's go env sets.
+install_gopls() {
+  log "installing gopls $1 into $2 with go install (about a minute)"
+  GOTOOLCHAIN=auto GOFLAGS=-mod=mod GOBIN="$2" go install "golang.org/x/tools/gopls@$1" >&2
 }
