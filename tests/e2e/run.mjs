@@ -98,7 +98,7 @@ async function hoverShowsDocs(page, screenshot = "hover.png") {
   if (!text) {
     throw new Error(`no gopls documentation in the hover: "${(await hover.allInnerTexts()).join(" ").slice(0, 120)}"`);
   }
-  return text.replace(/\s+/g, " ").slice(0, 80);
+  return text.replace(/\s+/g, " ");
 }
 
 /**
@@ -122,6 +122,8 @@ async function untrustedWorkspaceRunsNothing(page, server) {
     // Hover: gopls runs (the planted gopls.path did not replace it) and `go list` has loaded
     // the workspace; documentation shown means the planted hoverKind was not applied either.
     const docs = await hoverShowsDocs(page, "hover-untrusted.png");
+    // The user's own gopls setting (in main) still reaches gopls: no pkg.go.dev link.
+    const userSettingApplied = !docs.includes("pkg.go.dev");
     // A suggestion makes the sidecar use its AI backend: the local one, not the listener.
     const ghost = await ghostTextAppears(page, "ghost-text-untrusted.png");
     const problems = [];
@@ -130,6 +132,9 @@ async function untrustedWorkspaceRunsNothing(page, server) {
     }
     if (listener.connections.length > 0) {
       problems.push(`${listener.connections.length} connection(s) to the planted server`);
+    }
+    if (!userSettingApplied) {
+      problems.push(`the user-level gopls setting did not reach gopls: "${docs}"`);
     }
     if (problems.length > 0) {
       throw new Error(problems.join("; "));
@@ -343,6 +348,9 @@ async function main() {
     "workbench.secondarySideBar.defaultVisibility": "hidden", "workbench.welcomePage.walkthroughs.openOnInstall": false,
     // Only the restricted-mode check starts code-server with workspace trust: open untrusted, no prompt.
     "security.workspace.trust.startupPrompt": "never", "security.workspace.trust.untrustedFiles": "open",
+    // A user-level gopls setting that hover shows (no pkg.go.dev link): the restricted-mode
+    // check sees that gopls still gets the user's settings when the folder's are held back.
+    "gopls": { "ui.documentation.linksInHover": false },
   });
   // In a remote window VS Code ignores machine-scoped settings from the User file.
   server.writeSettings("Machine", python ? { "goSidecar.python": python } : {});
@@ -383,7 +391,7 @@ async function main() {
       await openFile(page, "main.go");
     });
     await check(page, "status bar shows gopls memory", () => statusBarShowsMemory(page));
-    await check(page, "hover shows gopls documentation", () => hoverShowsDocs(page));
+    await check(page, "hover shows gopls documentation", async () => (await hoverShowsDocs(page)).slice(0, 80));
     let ghost = "";
     await check(page, "typing shows ghost text from the local model", async () => (ghost = await ghostTextAppears(page)));
     await check(page, "Tab accepts the ghost text", () => tabAccepts(page, ghost));
