@@ -1,0 +1,127 @@
+"""The memory limit really reaches gopls v0.24 through its `memoryLimit` setting, and the
+user's own `memoryLimit` wins over ours.
+
+Seen from gopls itself: with GOGC=off and GOMEMLIMIT=off in its environment, the Go
+runtime only collects when a memory limit set with debug.SetMemoryLimit, which is what
+`memoryLimit` does, is near, so gopls's heap goal (NextGC in runtime.MemStats, read from
+its own debug server) sits just under that limit, and is astronomically large without one.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gosidecar.lsp_client import LspClient
+from gosidecar.message import Message
+from gosidecar.uris import path_to_uri
+from tests.reach.gopls_ends import NEWEST, OLDEST, cached_gopls
+from tests.support import sidecar_command
+
+pytestmark = pytest.mark.timeout(180)
+
+MiB = 1024 * 1024
+OUR_LIMIT_MB = 2048  # ours: memoryLimit = 90 % of it
+USER_LIMIT = 512 * MiB
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def gopls_heap_goal(
+    gopls_version: str, workspace: Path, user_gopls_settings: dict[str, Any], settings_changed: bool = False
+) -> int:
+    """gopls's NextGC after loading `workspace` through the sidecar with our limit on (and,
+    with `settings_changed`, after a didChangeConfiguration, which makes gopls ask again)."""
+    port = free_port()
+    options = {
+        "memory": {"limitMB": OUR_LIMIT_MB, "spikeMB": 0},
+        "gopls": {
+            "path": str(cached_gopls(gopls_version)),
+            "args": [f"-debug=127.0.0.1:{port}"],
+            "env": {"GOGC": "off", "GOMEMLIMIT": "off"},
+        },
+    }
+
+    def editor_answer(message: Message) -> Any:
+        if message.method == "workspace/configuration":
+            items = (message.params or {}).get("items") or []
+            return [user_gopls_settings if item.get("section") == "gopls" else None for item in items]
+        return None
+
+    client = LspClient(sidecar_command(), cwd=str(workspace))
+    client.on_server_request = editor_answer
+    try:
+        client.initialize(path_to_uri(workspace), options)
+        client.request("workspace/symbol", {"query": ""}, timeout=120)  # loaded: configuration applied
+        if settings_changed:
+            client.notify("workspace/didChangeConfiguration", {"settings": {"goSidecar": options}})
+            client.request("workspace/symbol", {"query": ""}, timeout=120)  # after the re-read settings
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/pprof/heap?debug=1", timeout=30) as page:
+            profile = page.read().decode()
+    finally:
+        client.shutdown()
+    found = re.search(r"^# NextGC = (\d+)$", profile, re.MULTILINE)
+    assert found is not None, profile[-2000:]
+    return int(found.group(1))
+
+
+def assert_goal_just_under(goal: int, limit: int) -> None:
+    # The runtime keeps the heap goal under the limit by its non-heap memory and a little headroom.
+    assert limit * 0.8 < goal <= limit, f"heap goal {goal / MiB:.0f} MiB for a limit of {limit / MiB:.0f} MiB"
+
+
+# gopls v0.24 applies `memoryLimit` (process-wide) only from initializationOptions and
+# from the session-level answer it asks for after a didChangeConfiguration; the answers
+# for folders at start-up, where the sidecar merges it today, never reach SetMemoryLimit.
+STARTUP_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="the sidecar merges memoryLimit into workspace/configuration only; gopls reads it at start-up "
+    "from initializationOptions (fix in supervisor/sidecar: add it to gopls's initialize for gopls >= v0.24)",
+)
+
+
+# Measured, cause not found yet: after a didChangeConfiguration gopls has no limit either,
+# not even the user's own value (does the sidecar forward the notification to gopls?).
+SETTINGS_CHANGE_GAP = pytest.mark.xfail(
+    strict=True, reason="no limit in gopls after didChangeConfiguration either; cause not yet found"
+)
+
+
+@SETTINGS_CHANGE_GAP
+def test_our_memory_limit_reaches_gopls_after_a_settings_change(example_workspace: Path) -> None:
+    goal = gopls_heap_goal(NEWEST, example_workspace, {}, settings_changed=True)
+    assert_goal_just_under(goal, int(OUR_LIMIT_MB * MiB * 0.9))
+
+
+@SETTINGS_CHANGE_GAP
+def test_the_users_memory_limit_wins_after_a_settings_change(example_workspace: Path) -> None:
+    goal = gopls_heap_goal(NEWEST, example_workspace, {"memoryLimit": USER_LIMIT}, settings_changed=True)
+    assert_goal_just_under(goal, USER_LIMIT)
+
+
+@STARTUP_GAP
+def test_our_memory_limit_reaches_gopls(example_workspace: Path) -> None:
+    goal = gopls_heap_goal(NEWEST, example_workspace, {})
+    assert_goal_just_under(goal, int(OUR_LIMIT_MB * MiB * 0.9))
+
+
+@STARTUP_GAP
+def test_the_users_memory_limit_wins(example_workspace: Path) -> None:
+    goal = gopls_heap_goal(NEWEST, example_workspace, {"memoryLimit": USER_LIMIT})
+    assert_goal_just_under(goal, USER_LIMIT)
+
+
+def test_without_the_setting_gopls_has_no_limit(example_workspace: Path) -> None:
+    """The control: gopls v0.23 has no `memoryLimit`, so the sidecar sends none."""
+    goal = gopls_heap_goal(OLDEST, example_workspace, {})
+    assert goal > 1024 * 1024 * MiB, f"heap goal {goal / MiB:.0f} MiB: some limit is set"
