@@ -160,6 +160,9 @@ class GoplsSupervisor:
         except OSError as error:
             self._start_error = f"gopls at {path} would not start ({error}): reinstall it or fix goSidecar.gopls.path"
             return None
+        except ValueError as error:  # e.g. a NUL character in an argument or a variable
+            self._start_error = f"gopls would not start ({error}): fix goSidecar.gopls.args and goSidecar.gopls.env"
+            return None
         self._start_error = None
         self._watchdog.set_spike_policy(spike_policy(settings))
         self._watchdog.set_limit(self._limit_bytes())
@@ -186,9 +189,13 @@ class GoplsSupervisor:
                 self._policy.reset()
                 self._gave_up = None
             self._gopls_errors.clear()
-            await self._retire(f"gopls is restarting after a {reason}")
-            while not await self._attempt(reason, rss_bytes):
-                reason, rss_bytes = "crash", 0  # the new gopls failed its replay
+            try:
+                await self._retire(f"gopls is restarting after a {reason}")
+                while not await self._attempt(reason, rss_bytes):
+                    reason, rss_bytes = "crash", 0  # the new gopls failed its replay
+            except Exception:  # a bug here must not leave the editor's requests waiting
+                logger.exception("restarting gopls failed")
+                self._give_up(reason)
 
     async def _attempt(self, reason: RestartReason, rss_bytes: int) -> bool:
         """One start of a new gopls; True when it serves the editor or the policy gave up."""

@@ -122,3 +122,15 @@ def test_a_failed_replay_counts_as_a_restart_and_never_wedges_the_link(tmp_path:
         assert client.request("textDocument/hover", {"back": True}, timeout=10)["params"] == {"back": True}
     finally:
         client.shutdown()
+
+
+def test_settings_gopls_cannot_start_with_leave_the_sidecar_answering(tmp_path: Path) -> None:
+    client = LspClient(sidecar_command(), cwd=str(tmp_path))
+    try:
+        options = {"gopls": {"path": str(FAKE_GOPLS), "env": {"BROKEN": "a\u0000b"}}}
+        assert "capabilities" in client.initialize(path_to_uri(tmp_path), options)
+        with pytest.raises(LspError) as caught:
+            client.request("textDocument/hover", {}, timeout=10)
+        assert caught.value.code == LSPErrorCodes.RequestFailed and "gopls.env" in str(caught.value)
+    finally:
+        client.shutdown()
