@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
 import threading
 import time
@@ -9,12 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from gosidecar.documents import position_at
 from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
-from tests.support import sidecar_command
+from tests.support import sidecar_command, wait_until
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(300)]
 
@@ -133,3 +136,23 @@ def test_corrupt_model_is_a_clear_error_and_gopls_still_answers(example_workspac
         assert editor.hover_ms() < 10_000
     finally:
         editor.client.shutdown()
+
+
+def test_a_crash_of_the_model_process_leaves_gopls_alone(editor: Editor) -> None:
+    """An abort in llama.cpp (here: SIGABRT to the model process) costs a suggestion, not the sidecar."""
+    first = editor.inline(editor.half_type("sum += item.Quantity * item.UnitCents", len("sum += item.")))
+    assert first["items"], "no suggestion before the crash"
+    pid = editor.client.request("goSidecar/health")["ai"]["modelProcessPid"]
+    assert pid > 0 and pid in {child.pid for child in psutil.Process().children(recursive=True)}
+    os.kill(pid, signal.SIGABRT)
+    wait_until(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 30, "abort")
+    assert editor.hover_ms() < 10_000
+    crashed = editor.inline(editor.half_type("return discount.Apply(sum)", len("return discount.")))
+    assert crashed["items"] == []
+    report = editor.client.request("goSidecar/health")
+    assert report["ai"]["state"] == "error" and "SIGABRT" in report["ai"]["error"]
+    assert any("the next completion request tries again" in p["fix"] for p in report["problems"])
+    assert report["gopls"]["running"] and report["gopls"]["restarts"] == 0
+    again = editor.inline(editor.half_type("return cents * (100 - d.Percent) / 100", len("return cents * (")))
+    report = editor.client.request("goSidecar/health")["ai"]
+    assert report["state"] == "ready" and report["modelProcessPid"] not in (0, pid), again

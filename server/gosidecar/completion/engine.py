@@ -47,3 +47,7 @@ class Engine(Protocol):
 
 class EngineError(Exception):
     """The backend failed; the message says what to do."""
+
+
+class EngineCrashedError(EngineError):
+    """The backend's process died (or hung and was killed); a new one can be started."""

@@ -1,4 +1,5 @@
-"""The local backend: a GGUF model in this process through llama-cpp-python.
+"""The local backend: a GGUF model through llama-cpp-python, run inside the model process
+(`gosidecar.completion.worker`), never in the sidecar's own.
 
 Only the inference thread touches the model. The prompt is evaluated in small batches
 so that cancellation lands between batches, and tokens are generated one at a time so
@@ -19,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 
 from gosidecar.completion.engine import Engine, Generation, Limits
 from gosidecar.completion.gguf import GgufInfo
-from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError, kv_cache_bytes
+from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError
 from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens, split_trailing_word
 from gosidecar.settings import KvCacheType
 
@@ -34,19 +34,6 @@ log = logging.getLogger(__name__)
 PROMPT_BATCH = 128
 _MAX_PIECE_BYTES = 256
 _MAX_HEALED_TOKENS = 4
-# Room for llama.cpp's compute buffers and the runtime on top of weights and KV cache.
-_RUNTIME_OVERHEAD_BYTES = 256 * 1024 * 1024
-
-
-def check_fits_in_memory(info: GgufInfo, n_ctx: int, kv_type: KvCacheType) -> None:
-    needed = info.data_end + kv_cache_bytes(info, n_ctx, kv_type) + _RUNTIME_OVERHEAD_BYTES
-    available = psutil.virtual_memory().available
-    if needed > available:
-        raise ModelUnavailableError(
-            f"model {info.path.name} needs about {needed >> 20} MiB but only "
-            f"{available >> 20} MiB are free: choose a smaller model (goSidecar.ai.modelPath), "
-            f'set goSidecar.ai.kvCacheType to "q4_0", or free memory'
-        )
 
 
 def fim_tokens(info: GgufInfo) -> FimTokens | None:
@@ -278,8 +265,3 @@ class LocalEngine(Engine):
 def _is_word_piece(piece: bytes) -> bool:
     """A token inside a word: letters or digits, not starting a new word with a space."""
     return piece.replace(b"_", b"a").isalnum()
-
-
-def load_local_engine(path: Path, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> LocalEngine:
-    check_fits_in_memory(info, n_ctx, kv_type)
-    return LocalEngine(path, info, kv_type, n_ctx)

@@ -1,18 +1,24 @@
 """The completion service: the one object the LSP server and the CLI talk to.
 
 Threads: `complete()` blocks its caller (an LSP worker thread, never the event loop).
-All model work (loading and inference) runs on one dedicated inference thread at a
-lower CPU priority, so gopls keeps the cores it needs while a completion runs. A newer
-request for a document supersedes the running one, which stops within a token; the
-debounce is a wait that a newer request cuts short.
+All model work (loading and inference) is driven from one dedicated inference thread;
+the local model itself runs in a child process at a lower CPU priority
+(`gosidecar.completion.worker`), so gopls keeps the cores it needs and a crash in
+llama.cpp costs a model reload, not the sidecar. A newer request for a document
+supersedes the running one, which stops within a token; the debounce is a wait that a
+newer request cuts short.
+
+A crashed model process is restarted by the next request, at most `_CRASH_LIMIT` times
+in `_CRASH_WINDOW_S`; after that it stays in the error state until the settings or the
+model file change.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -23,13 +29,20 @@ from typing import Literal, Protocol
 
 from gosidecar.completion.cache import CacheKey, SuggestionCache
 from gosidecar.completion.cursor import CursorContext, Edit
-from gosidecar.completion.engine import Engine, EngineError, Generation, Limits
+from gosidecar.completion.engine import Engine, EngineCrashedError, EngineError, Generation, Limits
 from gosidecar.completion.gguf import GgufError, GgufInfo, read_gguf
-from gosidecar.completion.local import load_local_engine
-from gosidecar.completion.model import ModelUnavailableError, kv_cache_bytes, resolve_model_path
+from gosidecar.completion.model import (
+    ModelUnavailableError,
+    check_fits_in_memory,
+    kv_cache_bytes,
+    llama_cpp_missing_fix,
+    require_llama_cpp,
+    resolve_model_path,
+)
 from gosidecar.completion.postprocess import finalize, should_stop
 from gosidecar.completion.prompt import PromptBudget, PromptText, build_prompt_text
 from gosidecar.completion.remote import RemoteEngine, plain_http_warning
+from gosidecar.completion.worker import WorkerEngine
 from gosidecar.history import History
 from gosidecar.problems import Problem
 from gosidecar.settings import AiSettings
@@ -38,9 +51,8 @@ log = logging.getLogger(__name__)
 
 CONTEXT_TOKENS = 3072
 """n_ctx: the prompt budget plus the longest suggestion, with room to spare."""
-_NICENESS_VARIABLE = "GOSIDECAR_AI_NICENESS"
-_DEFAULT_NICENESS = 10
-"""gopls keeps the cores it needs; a benchmark on a shared machine may set the variable to 0."""
+_CRASH_LIMIT = 3
+_CRASH_WINDOW_S = 600.0
 _LATENCY_WINDOW = 200
 _SLOW_P95_MS = 5000
 _MODEL_FIX = (
@@ -104,6 +116,9 @@ class _LoadedModel:
     path: str
     info: GgufInfo | None
     """None for a remote backend."""
+    load_ms: float = 0.0
+    pid: int = 0
+    """The model process; 0 for a remote backend."""
 
 
 class CompletionService:
@@ -117,9 +132,7 @@ class CompletionService:
         self._progress = progress
         self._budget = PromptBudget()
         self._lock = threading.Lock()
-        self._inference = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="gosidecar-ai", initializer=_lower_priority
-        )
+        self._inference = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gosidecar-ai")
         self._cache = SuggestionCache()
         self._model: _LoadedModel | None = None
         self._info: GgufInfo | None = None
@@ -130,6 +143,8 @@ class CompletionService:
         """Bumped when settings change the model: results of older loads are discarded."""
         self._latest: dict[str, threading.Event] = {}
         self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
+        self._crashes: deque[float] = deque(maxlen=_CRASH_LIMIT)
+        self._crash_count = 0
         self._requests = 0
         self._cache_hits = 0
         self._last_reused = 0
@@ -202,13 +217,30 @@ class CompletionService:
         if unloaded or is_cancelled():
             return Generation("", False, cancelled=True)
         try:
-            generation = model.engine.generate(prompt, limits, is_cancelled, lambda text: should_stop(context, text))
+            generation = model.engine.generate(prompt, limits, is_cancelled, functools.partial(should_stop, context))
+        except EngineCrashedError as error:
+            self._crashed(model, str(error))
+            return None
         except EngineError as error:
             self._set_error(str(error), key=None)
             return None
         if model.info is None:
             self._set_error(None, key=None)
         return generation
+
+    def _crashed(self, model: _LoadedModel, error: str) -> None:
+        """Drop the dead model; the next request starts a new one, within the crash limit."""
+        log.warning("%s", error)
+        now = time.monotonic()
+        with self._lock:
+            self._crashes.append(now)
+            self._crash_count += 1
+            given_up = len(self._crashes) == _CRASH_LIMIT and now - self._crashes[0] < _CRASH_WINDOW_S
+            settings = self._settings
+        if given_up:
+            error += f"; it crashed {_CRASH_LIMIT} times in {_CRASH_WINDOW_S / 60:.0f} minutes and is not restarted"
+        self._set_error(error, key=_source_key(settings) if given_up else None)
+        self._unload(reason="the model process crashed", only=model)
 
     def _supersede(self, uri: str) -> threading.Event:
         """Cancel the document's running request; return the new request's own event."""
@@ -278,6 +310,7 @@ class CompletionService:
     def _open_backend(self, settings: AiSettings, progress: ProgressReporter | None) -> _LoadedModel:
         if settings.backend != "local":
             return _LoadedModel(RemoteEngine(settings.backend), settings.backend, None)
+        require_llama_cpp()
         if progress is not None:
             progress.report("reading the model header", 10)
         path = resolve_model_path(settings.modelPath)
@@ -286,8 +319,9 @@ class CompletionService:
             self._info = info
         if progress is not None:
             progress.report(f"loading {path.name} ({info.quantization})", 40)
-        engine = load_local_engine(path, info, settings.kvCacheType, CONTEXT_TOKENS)
-        return _LoadedModel(engine, str(path), info)
+        check_fits_in_memory(info, CONTEXT_TOKENS, settings.kvCacheType)
+        engine = WorkerEngine(path, info, settings.kvCacheType, CONTEXT_TOKENS)
+        return _LoadedModel(engine, str(path), info, load_ms=engine.load_ms, pid=engine.pid)
 
     def _set_error(self, error: str | None, key: tuple[object, ...] | None) -> None:
         with self._lock:
@@ -310,9 +344,13 @@ class CompletionService:
             self._set_error(None, key=None)
             with self._lock:
                 self._info = None
+                self._crashes.clear()
 
-    def _unload(self, reason: str) -> None:
+    def _unload(self, reason: str, only: _LoadedModel | None = None) -> None:
+        """Close the model (only `only`, if it is still the current one)."""
         with self._lock:
+            if only is not None and only is not self._model:
+                return
             self._epoch += 1
             model, self._model = self._model, None
             self._loading = None
@@ -397,6 +435,9 @@ class CompletionService:
                 "loaded": model is not None,
                 "cacheHits": self._cache_hits,
                 "lastReusedPrefixTokens": self._last_reused,
+                "loadMs": round(model.load_ms) if model else 0,
+                "modelProcessPid": model.pid if model else 0,
+                "modelProcessCrashes": self._crash_count,
             }
 
     def problems(self) -> list[Problem]:
@@ -407,7 +448,7 @@ class CompletionService:
             return []
         found: list[Problem] = []
         if error is not None:
-            fix = _REMOTE_FIX if settings.backend != "local" else _MODEL_FIX
+            fix = _REMOTE_FIX if settings.backend != "local" else llama_cpp_missing_fix() or _MODEL_FIX
             found.append(Problem("error", f"AI completions unavailable: {error}", fix))
         exposure = plain_http_warning(settings.backend) if settings.backend != "local" else None
         if exposure is not None:
@@ -471,10 +512,3 @@ def _percentile(sorted_values: list[float], share: float) -> float:
     if not sorted_values:
         return 0.0
     return sorted_values[min(int(share * len(sorted_values)), len(sorted_values) - 1)]
-
-
-def _lower_priority() -> None:
-    """Niceness of the inference thread; llama.cpp's worker threads inherit it."""
-    with contextlib.suppress(OSError, AttributeError, ValueError):
-        niceness = int(os.environ.get(_NICENESS_VARIABLE, _DEFAULT_NICENESS))
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
