@@ -26,13 +26,15 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .framing import Sink
 from .gopls_process import GoplsProcess
-from .message import Kind, Message, MessageId
+from .message import Kind, Message, MessageId, tail_id
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ Pump = Callable[[GoplsProcess, int], None]
 """Reads one gopls's messages until its stream ends (the router's gopls side)."""
 Reject = Callable[[Message, str], None]
 """Answers a request that cannot reach gopls with an error; drops anything else."""
+
+_TAIL_BYTES = 128
+_STREAM_WAIT_S = 2.0
+"""How long a retire waits for a large answer being passed on before it kills its gopls."""
 
 BACKLOG_LIMIT = 4096
 """Messages that may wait for a new gopls. Beyond it, requests are answered with an error
@@ -83,6 +89,8 @@ class GoplsLink:
         self._reject = reject
         self._backlog_limit = backlog_limit
         self._lock = threading.RLock()
+        self._answer_lock = threading.Lock()
+        """Held while a large answer is passed on: a retire waits for it (see pass_answer)."""
         self.state = LinkState.STARTING
         self.down_reason = "gopls is not running"
         self.process: GoplsProcess | None = None
@@ -164,6 +172,30 @@ class GoplsLink:
         logger.warning("gopls backlog full (%d messages): %s refused", self._backlog_limit, message)
         return False
 
+    @contextmanager
+    def pass_answer(self, generation: int, sink: Sink) -> Iterator[Callable[[memoryview], None]]:
+        """Pass a large answer of gopls `generation` on to the editor as it arrives.
+
+        The request it answers leaves `in_flight` before a retire can run, so it is never
+        both answered here and retried; an answer of a gopls retired meanwhile is read
+        and dropped.
+        """
+        with self._answer_lock:
+            if generation != self.generation:
+                yield lambda data: None
+                return
+            tail = bytearray()
+            with sink as write:
+
+                def write_noting_tail(data: memoryview) -> None:
+                    write(data)
+                    tail[:] = (bytes(tail) + bytes(data[-_TAIL_BYTES:]))[-_TAIL_BYTES:]
+
+                yield write_noting_tail
+            answered = tail_id(bytes(tail))
+            if answered is not None:
+                self.in_flight.pop(answered, None)
+
     def _overflow_reason(self) -> str:
         return f"{self.down_reason} ({self._backlog_limit} messages are waiting already): try again"
 
@@ -172,7 +204,7 @@ class GoplsLink:
     def retire(self, reason: str, retry: Callable[[Message], bool]) -> Retired:
         """Cut the current gopls off; its unanswered requests for which `retry` is true go
         to the front of the backlog, the others are returned for the caller to fail."""
-        with self._client_lock, self._lock:
+        with self._client_lock, self._answer_passed(), self._lock:
             self.state = LinkState.STARTING
             self.down_reason = reason
             generation = self.generation
@@ -190,6 +222,18 @@ class GoplsLink:
         for listener in self._retire_listeners:
             listener(generation)
         return Retired(process, reader, [message for message in unanswered if not retry(message)])
+
+    @contextmanager
+    def _answer_passed(self) -> Iterator[None]:
+        """Wait for a large answer being passed on; a gopls stuck in the middle of one is killed."""
+        if not self._answer_lock.acquire(timeout=_STREAM_WAIT_S):
+            if self.process is not None:
+                self.process.kill()  # its stream ends, padded: the answer's passing ends with it
+            self._answer_lock.acquire()
+        try:
+            yield
+        finally:
+            self._answer_lock.release()
 
     def replace(self, process: GoplsProcess, snapshot: Callable[[], T]) -> T:
         """Attach a new gopls (its messages count from now on) and take the replay's snapshot.

@@ -34,7 +34,6 @@ from .message import (
     is_response_head,
     notification,
     request,
-    tail_id,
 )
 from .trace import Tracer
 
@@ -238,10 +237,7 @@ class Proxy:
         try:
             while (frame := process.reader.read_frame(divert)) is not None:
                 if isinstance(frame, Streamed):
-                    answered = tail_id(frame.tail)
-                    if answered is not None:
-                        self._client_requests.pop(answered, None)
-                    continue
+                    continue  # passed on by the link, which also settled its request
                 if self.tracer is not None:
                     self.tracer.record("gopls->sidecar", frame)
                 self._route_from_gopls(Message(frame), generation)
@@ -259,7 +255,7 @@ class Proxy:
             return None
         if not is_response_head(head):
             return None
-        return self._client_writer.stream(length)
+        return self._link.pass_answer(generation, self._client_writer.stream(length))
 
     def _route_from_gopls(self, message: Message, generation: int) -> None:
         if message.kind is Kind.INVALID:

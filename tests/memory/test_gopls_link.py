@@ -6,11 +6,14 @@ A stand-in process records what is written to it; its reader is a pump the test 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from gosidecar.gopls_link import GoplsLink, LinkState
 from gosidecar.gopls_process import GoplsProcess
 from gosidecar.message import Message, notification, request
+from tests.support import wait_until
 
 
 class _Writer:
@@ -54,6 +57,19 @@ class Harness:
         self.link.replace(cast("GoplsProcess", process), lambda: None)
         assert self.link.open()
         return process
+
+
+@contextmanager
+def into(passed: bytearray) -> Iterator[Callable[[memoryview], None]]:
+    """The editor's end of a large answer being passed on."""
+    yield passed.extend
+
+
+def held_by_another_thread(lock: Any) -> bool:
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
 
 
 def hover(msg_id: int) -> Message:
@@ -160,3 +176,44 @@ def test_giving_up_answers_everything_waiting_with_the_reason() -> None:
     harness.link.send(hover(2))
     reason = "gopls was restarted 5 times and is stopped"
     assert harness.rejected == [(1, reason), (2, reason)]
+
+
+def test_a_large_answer_being_passed_on_is_never_also_retried() -> None:
+    harness = Harness()
+    harness.start()
+    harness.link.send(hover(1))
+    passed = bytearray()
+    may_finish = threading.Event()
+
+    def pass_answer() -> None:
+        with harness.link.pass_answer(1, into(passed)) as write:
+            write(memoryview(b'{"jsonrpc":"2.0","result":"' + b"x" * 2000))
+            may_finish.wait(30)
+            write(memoryview(b'","id":1}'))
+
+    passing = threading.Thread(target=pass_answer)
+    passing.start()
+    wait_until(lambda: passed, 30, "the answer to start")
+    retired: list[Any] = []
+    retiring = threading.Thread(target=lambda: retired.append(harness.link.retire("restart", retry=lambda m: True)))
+    retiring.start()
+    # The retire is done, or waits for the answer (holding the client lock meanwhile).
+    client_lock = harness.link._client_lock
+    wait_until(lambda: retired or held_by_another_thread(client_lock), 30, "the retire")
+    may_finish.set()
+    passing.join(30)
+    retiring.join(30)
+    new = harness.start()
+    assert passed.endswith(b'"id":1}')
+    assert new.sent == [], "request 1 was answered by the old gopls and retried on the new one"
+
+
+def test_a_large_answer_of_a_retired_gopls_is_dropped() -> None:
+    harness = Harness()
+    harness.start()
+    harness.link.retire("restart", retry=lambda m: True)
+    passed = bytearray()
+
+    with harness.link.pass_answer(1, into(passed)) as write:
+        write(memoryview(b'{"jsonrpc":"2.0","result":null,"id":1}'))
+    assert not passed
