@@ -161,7 +161,7 @@ class GoplsLink:
 
     def _queue(self, message: Message) -> bool:
         """Backlog a message; False when it must be rejected instead (the backlog is full)."""
-        carried = message.kind is Kind.NOTIFICATION and message.method in REPLAYED_METHODS
+        carried = _carried(message)
         if carried and self._cut is None:
             return True  # the snapshot still to be taken will carry it
         if len(self._backlog) < self._backlog_limit:
