@@ -4,6 +4,16 @@ The mirror is what lets a restarted gopls see the user's unsaved text, and what 
 completion engine reads. LSP positions count UTF-16 code units (the default
 `positionEncoding`), so edits are applied on UTF-16 offsets, not on Python's code
 points: a line with an emoji or CJK text must come out byte-identical to the editor's.
+
+The mirror is also what gopls is told. gopls reads positions by other rules than the
+LSP's (only `\n` ends a line; a position past a line's end, a whole-text change among
+several, or an end before the start make it refuse the whole notification) and decodes
+JSON by Go's rules, so forwarding the editor's bytes could leave gopls with another text
+than the mirror. Instead the sidecar forwards what the mirror applied: `did_change`
+returns the changes re-expressed in positions gopls reads the same way. A notification
+the mirror cannot read (wrong shapes, a document that is not open) is dropped, not
+forwarded half understood: the editor's next full sync (or the next didOpen) is then
+the only way back, which is also what gopls itself would have needed.
 """
 
 from __future__ import annotations
@@ -13,6 +23,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from lsprotocol import types
+
+from .lsp_schema import read, read_text
+from .message import Rejected
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -40,27 +55,73 @@ class DocumentStore:
         with self._lock:
             return list(self._docs.values())
 
-    def did_open(self, params: Mapping[str, Any]) -> None:
-        item = params["textDocument"]
-        doc = Document(item["uri"], item.get("languageId", ""), item["version"], item["text"])
+    def did_open(self, params: object) -> dict[str, Any]:
+        """Record a didOpen; returns the params to forward. Raises `Rejected` when malformed."""
+        item = read(types.DidOpenTextDocumentParams, params).text_document
+        language_id = params["textDocument"]["languageId"]  # type: ignore[index] # read above
+        if not isinstance(language_id, str):  # lsprotocol lets any value through for it
+            raise Rejected("languageId must be a string")
+        doc = Document(read_text(item.uri, "uri"), language_id, item.version, read_text(item.text, "text"))
         with self._lock:
             self._docs[doc.uri] = doc
+        return {
+            "textDocument": {"uri": doc.uri, "languageId": doc.language_id, "version": doc.version, "text": doc.text}
+        }
 
-    def did_change(self, params: Mapping[str, Any]) -> None:
-        ident = params["textDocument"]
-        uri = ident["uri"]
+    def did_change(self, params: object) -> dict[str, Any] | None:
+        """Apply a didChange; returns the params to forward, None when the document is not
+        open (nothing applied). Raises `Rejected` when malformed."""
+        change_params = read(types.DidChangeTextDocumentParams, params)
+        ident = change_params.text_document
+        changes = [_read_change(change) for change in change_params.content_changes]
         with self._lock:
-            doc = self._docs.get(uri)
+            doc = self._docs.get(ident.uri)
             if doc is None:
-                return
-            text = doc.text
-            for change in params.get("contentChanges", []):
-                text = apply_change(text, change)
-            self._docs[uri] = Document(uri, doc.language_id, ident.get("version", doc.version), text)
+                return None
+            text, forwarded = _apply_all(doc.text, changes)
+            self._docs[doc.uri] = Document(doc.uri, doc.language_id, ident.version, text)
+        return {"textDocument": {"uri": doc.uri, "version": ident.version}, "contentChanges": forwarded}
 
-    def did_close(self, params: Mapping[str, Any]) -> None:
+    def did_close(self, params: object) -> dict[str, Any] | None:
+        """Forget a document; returns the params to forward, None when it was not open."""
+        uri = read(types.DidCloseTextDocumentParams, params).text_document.uri
         with self._lock:
-            self._docs.pop(params["textDocument"]["uri"], None)
+            closed = self._docs.pop(uri, None)
+        return None if closed is None else {"textDocument": {"uri": uri}}
+
+
+Change = tuple[tuple[dict[str, int], dict[str, int]] | None, str]
+"""A content change as (range or None for the whole text, new text)."""
+
+
+def _read_change(change: types.TextDocumentContentChangeEvent) -> Change:
+    text = read_text(change.text, "a change's text")
+    if isinstance(change, types.TextDocumentContentChangeWholeDocument):
+        return None, text
+    start, end = change.range.start, change.range.end
+    return ({"line": start.line, "character": start.character}, {"line": end.line, "character": end.character}), text
+
+
+def _apply_all(text: str, changes: list[Change]) -> tuple[str, list[dict[str, Any]]]:
+    """The text after `changes`, and the changes as gopls reads them to the same text."""
+    forwarded: list[dict[str, Any]] = []
+    whole = False
+    for rng, new_text in changes:
+        if rng is None:
+            text, whole = new_text, True
+            continue
+        spliced, start, end = _splice(text, rng[0], rng[1], new_text)
+        gopls_range = {"start": gopls_position(text, start), "end": gopls_position(text, end)}
+        forwarded.append({"range": gopls_range, "text": new_text})
+        text = spliced
+    # gopls takes a whole-text change only alone: then the end result is sent whole.
+    return text, [{"text": text}] if whole else forwarded
+
+
+def gopls_position(text: str, offset: int) -> dict[str, int]:
+    """The position of a code-point offset as gopls reads positions (lines end at `\n` only)."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return {"line": text.count("\n", 0, offset), "character": utf16_length(text[line_start:offset])}
 
 
 def apply_change(text: str, change: Mapping[str, Any]) -> str:
@@ -68,11 +129,13 @@ def apply_change(text: str, change: Mapping[str, Any]) -> str:
     rng = change.get("range")
     if rng is None:
         return str(change["text"])
-    start = offset_at(text, rng["start"])
-    end = offset_at(text, rng["end"])
-    if end < start:
-        start, end = end, start
-    return text[:start] + str(change["text"]) + text[end:]
+    return _splice(text, rng["start"], rng["end"], str(change["text"]))[0]
+
+
+def _splice(text: str, start: Mapping[str, Any], end: Mapping[str, Any], new_text: str) -> tuple[str, int, int]:
+    """`text` with the range replaced, and the range's code-point offsets (start first)."""
+    start_offset, end_offset = sorted((offset_at(text, start), offset_at(text, end)))
+    return text[:start_offset] + new_text + text[end_offset:], start_offset, end_offset
 
 
 def offset_at(text: str, position: Mapping[str, Any]) -> int:

@@ -1,22 +1,31 @@
 """What the editor has told gopls, recorded so a new gopls can be told the same.
 
-Observes the traffic through hooks on the proxy (it never changes a message): the
-`initialize` params, workspace folders added or removed since, the latest
-configuration, every open document with its latest text and version, the dynamic
-registrations gopls made at the client, gopls's progress tokens still open and the
-files gopls has published diagnostics for.
+Observes the traffic through hooks on the proxy: the `initialize` params, workspace
+folders added or removed since, the latest configuration, every open document with its
+latest text and version, the dynamic registrations gopls made at the client, gopls's
+progress tokens still open and the files gopls has published diagnostics for.
+
+What it records is exactly what gopls is told: an editor notification whose shape it
+cannot read is refused (`Rejected`: dropped, never forwarded), and document
+notifications go on as the mirror applied them (see documents.py). gopls's own messages
+are only read: a shape it does not expect is passed on unrecorded.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from lsprotocol import types
+
 from .documents import DocumentStore
+from .lsp_schema import read
 from .message import Kind, Message
 from .proxy import Proxy, Side
+
+ParamsHandler = Callable[[dict[str, Any]], None]
 
 
 class EditorState:
@@ -32,48 +41,19 @@ class EditorState:
         self._lock = threading.Lock()
 
     def attach(self, proxy: Proxy) -> None:
+        client = proxy.on_client_notification
+        proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._observe(self._on_initialize))
+        client("initialized", self._on_initialized)
+        client("textDocument/didOpen", self._on_did_open)
+        client("textDocument/didChange", self._on_did_change)
+        client("textDocument/didClose", self._on_did_close)
+        client("workspace/didChangeConfiguration", self._on_configuration)
+        client("workspace/didChangeWorkspaceFolders", self._on_folders)
         watch = proxy.intercept
-        watch(Side.CLIENT, Kind.REQUEST, "initialize", self._observe(self._on_initialize))
-        watch(Side.CLIENT, Kind.NOTIFICATION, "initialized", self._observe(self._on_initialized))
-        watch(
-            Side.CLIENT,
-            Kind.NOTIFICATION,
-            "textDocument/didOpen",
-            self._observe_params(self.documents.did_open),
-        )
-        watch(
-            Side.CLIENT,
-            Kind.NOTIFICATION,
-            "textDocument/didChange",
-            self._observe_params(self.documents.did_change),
-        )
-        watch(
-            Side.CLIENT,
-            Kind.NOTIFICATION,
-            "textDocument/didClose",
-            self._observe_params(self.documents.did_close),
-        )
-        watch(
-            Side.CLIENT,
-            Kind.NOTIFICATION,
-            "workspace/didChangeConfiguration",
-            self._observe(self._on_configuration),
-        )
-        watch(
-            Side.CLIENT,
-            Kind.NOTIFICATION,
-            "workspace/didChangeWorkspaceFolders",
-            self._observe(self._on_folders),
-        )
         watch(Side.GOPLS, Kind.REQUEST, "client/registerCapability", self._observe(self._on_register))
         watch(Side.GOPLS, Kind.REQUEST, "client/unregisterCapability", self._observe(self._on_unregister))
         watch(Side.GOPLS, Kind.NOTIFICATION, "$/progress", self._observe(self._on_progress))
-        watch(
-            Side.GOPLS,
-            Kind.NOTIFICATION,
-            "textDocument/publishDiagnostics",
-            self._observe(self._on_diagnostics),
-        )
+        watch(Side.GOPLS, Kind.NOTIFICATION, "textDocument/publishDiagnostics", self._observe(self._on_diagnostics))
 
     # ----- what replay reads ------------------------------------------------------------
 
@@ -106,10 +86,49 @@ class EditorState:
             self._diagnosed_uris.clear()
         return closed
 
-    # ----- observers --------------------------------------------------------------------
+    # ----- the editor's notifications (read strictly) ------------------------------------
 
     @staticmethod
-    def _observe(handler: Any) -> Any:
+    def _forward(message: Message, params: dict[str, Any] | None) -> Message | None:
+        """`params` as what gopls gets in place of the editor's own; None: nothing goes on."""
+        if params is None:
+            return None
+        return Message.from_obj({"jsonrpc": "2.0", "method": message.method, "params": params})
+
+    def _on_did_open(self, message: Message) -> Message | None:
+        return self._forward(message, self.documents.did_open(message.params))
+
+    def _on_did_change(self, message: Message) -> Message | None:
+        return self._forward(message, self.documents.did_change(message.params))
+
+    def _on_did_close(self, message: Message) -> Message | None:
+        return self._forward(message, self.documents.did_close(message.params))
+
+    def _on_initialized(self, message: Message) -> Message:
+        # gopls reads `null` as empty params; anything else must be an object.
+        params = message.params if message.params is not None else {}
+        read(types.InitializedParams, params)
+        self.initialized_params = params
+        return message
+
+    def _on_configuration(self, message: Message) -> Message:
+        read(types.DidChangeConfigurationParams, message.params)
+        self.configuration_change = message.params
+        return message
+
+    def _on_folders(self, message: Message) -> Message:
+        event = read(types.DidChangeWorkspaceFoldersParams, message.params).event
+        with self._lock:
+            for folder in event.removed:
+                self._folders.pop(folder.uri, None)
+            for folder in event.added:
+                self._folders[folder.uri] = {"uri": folder.uri, "name": folder.name}
+        return message
+
+    # ----- observers (the editor's initialize, checked before; gopls's messages) ----------
+
+    @staticmethod
+    def _observe(handler: ParamsHandler) -> Callable[[Message], Message]:
         def hook(message: Message) -> Message:
             params = message.params
             if isinstance(params, dict):
@@ -118,45 +137,22 @@ class EditorState:
 
         return hook
 
-    def _observe_params(self, handler: Any) -> Any:
-        def apply(params: dict[str, Any]) -> None:
-            # Malformed params: gopls will complain about them itself.
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                handler(params)
-
-        return self._observe(apply)
-
     def _on_initialize(self, params: dict[str, Any]) -> None:
         self.initialize_params = params
         folders = params.get("workspaceFolders") or []
         with self._lock:
-            self._folders = {f["uri"]: f for f in folders if isinstance(f, dict) and "uri" in f}
-
-    def _on_initialized(self, params: dict[str, Any]) -> None:
-        self.initialized_params = params
-
-    def _on_configuration(self, params: dict[str, Any]) -> None:
-        self.configuration_change = params
-
-    def _on_folders(self, params: dict[str, Any]) -> None:
-        event = params.get("event") or {}
-        with self._lock:
-            for folder in event.get("removed") or []:
-                self._folders.pop(folder.get("uri"), None)
-            for folder in event.get("added") or []:
-                if isinstance(folder, dict) and "uri" in folder:
-                    self._folders[folder["uri"]] = folder
+            self._folders = {f["uri"]: f for f in folders if isinstance(f, dict) and isinstance(f.get("uri"), str)}
 
     def _on_register(self, params: dict[str, Any]) -> None:
         with self._lock:
-            for registration in params.get("registrations") or []:
+            for registration in _entries(params, "registrations"):
                 self._registrations[registration["id"]] = registration
 
     def _on_unregister(self, params: dict[str, Any]) -> None:
         # The LSP spelling of this field is "unregisterations".
         with self._lock:
-            for unregistration in params.get("unregisterations") or []:
-                self._registrations.pop(unregistration.get("id"), None)
+            for unregistration in _entries(params, "unregisterations"):
+                self._registrations.pop(unregistration["id"], None)
 
     def _on_progress(self, params: dict[str, Any]) -> None:
         token, value = params.get("token"), params.get("value")
@@ -177,3 +173,13 @@ class EditorState:
                 self._diagnosed_uris.add(uri)
             else:
                 self._diagnosed_uris.discard(uri)
+
+
+def _entries(params: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """The well-formed entries (a string id and method) of a (un)registration list."""
+    entries = params.get(field)
+    if not isinstance(entries, list):
+        return []
+    return [
+        e for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str) and isinstance(e.get("method"), str)
+    ]

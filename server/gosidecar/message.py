@@ -8,6 +8,13 @@ is certain when it comes before the first nested value, or when it is the last m
 (`,"id":1}` at the very end of a valid object cannot belong to a nested one). Only when
 neither tells is the body parsed in full. `obj` parses on demand for the few messages
 the sidecar really reads.
+
+The editor's messages are parsed in full and strictly (`Message.parsed`): gopls's
+JSON-RPC layer (Go's encoding/json) drops the whole connection on a message it cannot
+decode, so anything it would choke on is INVALID here: non-UTF-8 bodies, NaN/Infinity,
+a `jsonrpc` other than "2.0", ids that are not an int64 or a string (null, 1.5, true),
+a malformed `error` object, or a member spelt in another case (Go matches names without
+case, so `"ID"` or `"Jsonrpc"` would override what Python read).
 """
 
 from __future__ import annotations
@@ -18,7 +25,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lsprotocol.types import ErrorCodes
+
 MessageId = int | str
+
+_MEMBERS = frozenset({"jsonrpc", "id", "method", "params", "result", "error"})
+_ERROR_MEMBERS = frozenset({"code", "message", "data"})
+_INT64 = range(-(2**63), 2**63)
 
 _HEAD_MEMBER = re.compile(
     rb'\s*"([A-Za-z]+)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|null|true|false|[\[{])\s*([,}]?)'
@@ -29,6 +42,15 @@ _TAIL_WINDOW = 128
 _TRUST_PEEK_BYTES = 64 * 1024
 
 
+class Rejected(Exception):  # noqa: N818 (reads as "raise Rejected(...)")
+    """Raised by a hook for a message it cannot take: nothing of it goes on; a request is
+    answered with this error, a notification is logged and dropped."""
+
+    def __init__(self, reason: str, code: int = ErrorCodes.InvalidParams) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
 class Kind(enum.Enum):
     REQUEST = "request"
     NOTIFICATION = "notification"
@@ -37,7 +59,7 @@ class Kind(enum.Enum):
 
 
 class Message:
-    __slots__ = ("_obj", "body", "id", "kind", "method")
+    __slots__ = ("_obj", "body", "id", "kind", "method", "problem")
 
     def __init__(self, body: bytes, obj: dict[str, Any] | None = None) -> None:
         self.body = body
@@ -45,6 +67,8 @@ class Message:
         self.id: MessageId | None = None
         self.method: str | None = None
         self.kind = Kind.INVALID
+        self.problem: str | None = None
+        """Why the message is INVALID (None when it is not)."""
         if obj is None and not self._peek():
             self._parse()
         elif obj is not None:
@@ -52,12 +76,17 @@ class Message:
 
     @classmethod
     def parsed(cls, body: bytes) -> Message:
-        """Parse the whole body now (for messages that must be valid JSON before going on)."""
+        """Parse and check the whole body now, strictly (for what may go on to gopls)."""
         message = cls.__new__(cls)
         message.body = body
-        message.id = message.method = message._obj = None
+        message.id = message.method = message._obj = message.problem = None
         message.kind = Kind.INVALID
-        message._parse()
+        obj = _load(body)
+        if not isinstance(obj, dict):
+            message.problem = "not a JSON object" if obj is not _UNPARSABLE else "not valid JSON"
+            return message
+        message._obj = obj
+        message._classify_strictly(obj)
         return message
 
     @classmethod
@@ -74,6 +103,11 @@ class Message:
     @property
     def params(self) -> Any:
         return self.obj.get("params")
+
+    @property
+    def unparsable(self) -> bool:
+        """Not even JSON (a parse error, as opposed to an invalid request)."""
+        return self.kind is Kind.INVALID and self._obj is None
 
     def _peek(self) -> bool:
         """Route from the head and tail alone; False when only a full parse can tell."""
@@ -95,10 +129,7 @@ class Message:
         return self.id is not None or head.complete or len(self.body) > _TRUST_PEEK_BYTES
 
     def _parse(self) -> None:
-        try:
-            obj = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            obj = None
+        obj = _load(self.body)
         if not isinstance(obj, dict):
             self._obj = None
             self.kind = Kind.INVALID
@@ -109,13 +140,21 @@ class Message:
     def _classify(self, obj: dict[str, Any]) -> None:
         msg_id = obj.get("id")
         method = obj.get("method")
-        self.id = msg_id if isinstance(msg_id, (int, str)) else None
+        self.id = msg_id if is_message_id(msg_id) else None
         self.method = method if isinstance(method, str) else None
         if self.method is not None:
             self.kind = Kind.REQUEST if "id" in obj else Kind.NOTIFICATION
         elif "result" in obj or "error" in obj:
             self.kind = Kind.RESPONSE
         else:
+            self.kind = Kind.INVALID
+
+    def _classify_strictly(self, obj: dict[str, Any]) -> None:
+        self._classify(obj)
+        self.problem = _envelope_problem(obj)
+        if self.problem is None and self.kind is Kind.INVALID:
+            self.problem = "neither a request, a notification nor a response"
+        if self.problem is not None:
             self.kind = Kind.INVALID
 
     def __repr__(self) -> str:
@@ -193,8 +232,61 @@ def _json_string(value: bytes) -> str | None:
         return None
     if b"\\" not in value:
         return value[1:-1].decode("utf-8", "replace")
-    decoded = json.loads(value)
+    decoded = _load(value)  # a bad escape (`\\x`) is an unreadable member, not a crash
     return decoded if isinstance(decoded, str) else None
+
+
+_UNPARSABLE = object()
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load(body: bytes) -> Any:
+    """The parsed body, or _UNPARSABLE (bad UTF-8, bad JSON, NaN, nesting deeper than Python's stack)."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return _UNPARSABLE
+
+
+def is_message_id(value: object) -> bool:
+    """An id gopls can decode: a string, or an integer within int64 (never a bool)."""
+    return isinstance(value, str) or (type(value) is int and value in _INT64)
+
+
+def _envelope_problem(obj: dict[str, Any]) -> str | None:
+    """Why gopls's JSON-RPC decoder would refuse this object (None when it would not)."""
+    if obj.get("jsonrpc") != "2.0":
+        return 'jsonrpc must be "2.0"'
+    odd = _case_variant(obj, _MEMBERS)
+    if odd is not None:
+        return f"member {odd!r} differs from a JSON-RPC member only in case"
+    if "id" in obj and not is_message_id(obj["id"]):
+        return "id must be an integer or a string"
+    if "method" in obj and not (isinstance(obj["method"], str) and obj["method"]):
+        return "method must be a non-empty string"
+    if "method" not in obj and "id" not in obj and ("result" in obj or "error" in obj):
+        return "a response needs an id"
+    error = obj.get("error")
+    if error is not None and not _is_error_object(error):
+        return "error must be an object with an integer code and a string message"
+    return None
+
+
+def _case_variant(obj: dict[str, Any], members: frozenset[str]) -> str | None:
+    return next((key for key in obj if key not in members and key.lower() in members), None)
+
+
+def _is_error_object(error: object) -> bool:
+    return (
+        isinstance(error, dict)
+        and type(error.get("code")) is int
+        and error["code"] in _INT64
+        and isinstance(error.get("message"), str)
+        and _case_variant(error, _ERROR_MEMBERS) is None
+    )
 
 
 def response(msg_id: MessageId | None, result: Any) -> Message:
@@ -211,14 +303,3 @@ def notification(method: str, params: Any) -> Message:
 
 def request(msg_id: MessageId, method: str, params: Any) -> Message:
     return Message.from_obj({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
-
-
-class ErrorCode:
-    PARSE_ERROR = -32700
-    INVALID_REQUEST = -32600
-    METHOD_NOT_FOUND = -32601
-    INTERNAL_ERROR = -32603
-    SERVER_NOT_INITIALIZED = -32002
-    REQUEST_FAILED = -32803
-    CONTENT_MODIFIED = -32801
-    REQUEST_CANCELLED = -32800

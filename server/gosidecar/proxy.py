@@ -17,19 +17,23 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
+from lsprotocol.types import ErrorCodes, LSPErrorCodes
+
 from .framing import FrameReader, FrameWriter, Sink, Streamed
 from .gopls_link import GoplsLink
 from .gopls_process import GoplsProcess
+from .lsp_schema import kind_mismatch
 from .message import (
-    ErrorCode,
     Kind,
     Message,
     MessageId,
+    Rejected,
     error_response,
     is_response_head,
     notification,
@@ -69,6 +73,9 @@ class Proxy:
         self._sidecar_client_ids: set[MessageId] = set()
         self._sidecar_handled_ids: set[MessageId] = set()
         self._own_ids = itertools.count(1)
+        # The sidecar's own request ids carry an unguessable prefix (gopls alone sees
+        # them), so no id the editor picks can pass for one of ours at gopls.
+        self._own_prefix = f"gosidecar-{secrets.token_hex(8)}-"
         self.tracer: Tracer | None = None
 
     # ----- registration -------------------------------------------------------------
@@ -125,7 +132,7 @@ class Proxy:
 
     def request_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> Future[Any]:
         """Send our own request to gopls; ids are strings that cannot collide with the editor's."""
-        msg_id = f"gosidecar-{next(self._own_ids)}"
+        msg_id = f"{self._own_prefix}{next(self._own_ids)}"
         future: Future[Any] = Future()
         self._own_requests[msg_id] = future
         message = request(msg_id, method, params)
@@ -134,6 +141,12 @@ class Proxy:
         else:
             self._send_to_gopls(message)
         return future
+
+    def _take_own(self, msg_id: MessageId | None) -> Future[Any] | None:
+        """The future of our own request to gopls `msg_id`, if it is one (a table lookup)."""
+        if not isinstance(msg_id, str) or not msg_id.startswith(self._own_prefix):
+            return None
+        return self._own_requests.pop(msg_id, None)
 
     # ----- gopls lifecycle ------------------------------------------------------------
 
@@ -155,12 +168,37 @@ class Proxy:
                 if self.tracer is not None:
                     self.tracer.record("client->sidecar", body)
                 # The editor's messages are parsed in full: gopls drops its connection on
-                # invalid JSON, so nothing malformed may reach it.
+                # a message it cannot decode, so nothing malformed may reach it.
                 message = Message.parsed(body)
                 with self._client_lock:
-                    self._route_from_client(message)
+                    self._guarded(Side.CLIENT, message, self._route_from_client)
         except Exception:
             logger.exception("client reader failed")
+
+    def _guarded(self, side: Side, message: Message, route: Callable[[Message], None]) -> None:
+        """Route one message from `side`; whatever goes wrong stays with that message.
+
+        A hook's `Rejected` or a bug in routing never ends the reader: a request is
+        answered with an error (to the side that sent it), anything else is dropped.
+        """
+        try:
+            route(message)
+        except Rejected as rejection:
+            logger.warning("refused %r from %s: %s", message, side.value, rejection)
+            self._refuse(side, message, rejection.code, str(rejection))
+        except Exception as error:
+            logger.exception("failed to route %r from %s", message, side.value)
+            self._refuse(side, message, ErrorCodes.InternalError, f"the sidecar failed on this message: {error!r}")
+
+    def _refuse(self, side: Side, message: Message, code: int, reason: str) -> None:
+        if message.kind is not Kind.REQUEST or message.id is None:
+            return
+        answer = error_response(message.id, code, reason)
+        if side is Side.CLIENT:
+            self._write_client(answer)
+        else:
+            self._gopls_requests.pop(message.id, None)
+            self._send_to_gopls(answer)
 
     def _route_from_client(self, message: Message) -> None:
         if message.kind is Kind.INVALID:
@@ -169,6 +207,9 @@ class Proxy:
         if message.kind is Kind.RESPONSE:
             self._route_client_response(message)
             return
+        mismatch = kind_mismatch(message)
+        if mismatch is not None:
+            raise Rejected(mismatch, ErrorCodes.InvalidRequest)
         method = message.method or ""
         if method in self._sidecar_methods or self._is_cancel_for_sidecar(message):
             if message.kind is Kind.REQUEST and message.id is not None:
@@ -188,9 +229,6 @@ class Proxy:
 
     def _route_client_response(self, message: Message) -> None:
         msg_id = message.id
-        if isinstance(msg_id, str) and msg_id in self._own_requests:
-            self._resolve_own(msg_id, message)
-            return
         if msg_id in self._sidecar_client_ids:
             self._sidecar_client_ids.discard(msg_id)
             self._sidecar_dispatch(message)
@@ -201,11 +239,16 @@ class Proxy:
             logger.debug("dropping the client's answer to %r: its gopls is gone", msg_id)
             return
         gopls_request = pending[1]
-        for hook in self._response_hooks.get((Side.CLIENT, gopls_request.method or ""), ()):
-            routed = hook(gopls_request, message)
-            if routed is None:
-                return
-            message = routed
+        try:
+            for hook in self._response_hooks.get((Side.CLIENT, gopls_request.method or ""), ()):
+                routed = hook(gopls_request, message)
+                if routed is None:
+                    return
+                message = routed
+        except Exception as error:
+            # gopls waits for this answer: it gets an error rather than silence.
+            logger.exception("failed on the client's answer to gopls's %s", gopls_request.method)
+            message = error_response(gopls_request.id, ErrorCodes.InternalError, f"malformed answer: {error!r}")
         self._send_to_gopls(message)
 
     def _send_to_gopls(self, message: Message) -> None:
@@ -218,15 +261,20 @@ class Proxy:
     def _reject(self, message: Message, reason: str) -> None:
         """No gopls: answer requests with an error at once (never a hang); drop the rest."""
         if message.kind is Kind.REQUEST and message.id is not None:
-            if isinstance(message.id, str) and message.id.startswith("gosidecar-"):
-                self._fail_own(message.id, reason)
+            if message.id in self._own_requests:
+                self._fail_own(str(message.id), reason)
             else:
-                self._write_client(error_response(message.id, ErrorCode.REQUEST_FAILED, reason))
+                self._write_client(error_response(message.id, LSPErrorCodes.RequestFailed, reason))
 
     def _reject_invalid(self, message: Message) -> None:
-        logger.warning("dropping a malformed message from the client: %.200r", message.body)
-        code = ErrorCode.INVALID_REQUEST if message.obj else ErrorCode.PARSE_ERROR
-        self._write_client(error_response(None, code, "malformed JSON-RPC message"))
+        """Answer what JSON-RPC answers (id null when the id itself is unreadable); an
+        unreadable answer to one of gopls's requests is dropped, there is no one to tell."""
+        logger.warning("dropping a malformed message from the client (%s): %.200r", message.problem, message.body)
+        obj = message.obj
+        if "method" not in obj and ("result" in obj or "error" in obj):
+            return
+        code = ErrorCodes.ParseError if message.unparsable else ErrorCodes.InvalidRequest
+        self._write_client(error_response(message.id, code, f"malformed JSON-RPC message: {message.problem}"))
 
     # ----- the gopls side -------------------------------------------------------------
 
@@ -240,7 +288,7 @@ class Proxy:
                     continue  # passed on by the link, which also settled its request
                 if self.tracer is not None:
                     self.tracer.record("gopls->sidecar", frame)
-                self._route_from_gopls(Message(frame), generation)
+                self._guarded(Side.GOPLS, Message(frame), lambda message: self._route_from_gopls(message, generation))
         except Exception:
             logger.exception("gopls reader failed")
 
@@ -275,8 +323,9 @@ class Proxy:
 
     def _route_gopls_response(self, message: Message) -> None:
         msg_id = message.id
-        if isinstance(msg_id, str) and msg_id in self._own_requests:
-            self._resolve_own(msg_id, message)
+        own = self._take_own(msg_id)
+        if own is not None:
+            self._resolve_own(own, message)
             return
         request_message = self._client_requests.pop(msg_id, None) if msg_id is not None else None
         if request_message is None:
@@ -312,11 +361,14 @@ class Proxy:
         _, original = self._gopls_id_map.pop(message.id)
         return Message.from_obj({**message.obj, "id": original})
 
-    def _resolve_own(self, msg_id: str, message: Message) -> None:
-        future = self._own_requests.pop(msg_id)
+    @staticmethod
+    def _resolve_own(future: Future[Any], message: Message) -> None:
         error = message.obj.get("error")
+        if future.done():
+            return
         if error is not None:
-            future.set_exception(RuntimeError(str(error.get("message", error))))
+            text = error.get("message", error) if isinstance(error, dict) else error
+            future.set_exception(RuntimeError(str(text)))
         else:
             future.set_result(message.obj.get("result"))
 

@@ -12,12 +12,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from lsprotocol.types import ErrorCodes
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .inline_completion import complete_inline
-from .message import ErrorCode, Kind, Message, error_response
+from .message import Kind, Message, error_response
 
 if TYPE_CHECKING:
     from .sidecar import Sidecar
@@ -64,7 +65,7 @@ class SidecarServer(LanguageServer):
         except Exception as error:  # a bug in a handler must not take the proxy down
             logger.exception("sidecar handler for %s failed", message.method)
             if message.id is not None:
-                self.sidecar.proxy.send_to_client(error_response(message.id, ErrorCode.INTERNAL_ERROR, str(error)))
+                self.sidecar.proxy.send_to_client(error_response(message.id, ErrorCodes.InternalError, str(error)))
 
 
 def build_server(sidecar: Sidecar, loop: asyncio.AbstractEventLoop) -> SidecarServer:

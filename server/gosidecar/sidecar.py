@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from lsprotocol import types
+from lsprotocol.types import ErrorCodes
 
 from . import __version__
 from .completion import CompletionService
@@ -18,7 +19,8 @@ from .file_events.wiring import attach as attach_file_events
 from .file_events.wiring import gopls_sender
 from .framing import FrameReader, FrameWriter
 from .history import History
-from .message import Kind, Message, response
+from .lsp_schema import check_initialize_params
+from .message import Kind, Message, Rejected, response
 from .problems import HealthSource, Problem
 from .progress import ClientProgress
 from .proxy import Proxy, Side
@@ -39,13 +41,16 @@ class Sidecar:
         self.documents = DocumentStore()
         self.history = History()
         self.proxy = Proxy(client_reader, client_writer)
-        # Hooks run in the order they are attached. The file-event wiring goes first: it
+        # Hooks run in the order they are attached. The check of `initialize` goes first:
+        # every later hook reads what it lets through. Then the file-event wiring: it
         # takes gopls's watched-file registrations before the editor state records
         # registrations to undo at the client, and it adjusts `initialize` before the
         # state records it for replay.
         self.file_events = FileEventService(
             gopls_sender(self.proxy), self.settings.fileEvents, [], history=self.history
         )
+        self._initialize_taken = False
+        self.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._check_initialize)
         attach_file_events(self.proxy, self.file_events)
         # Our settings travel in initializationOptions, which gopls would read as its own
         # (and reject): they are taken out before the state records `initialize` for replay.
@@ -83,8 +88,17 @@ class Sidecar:
 
     # ----- lifecycle hooks ------------------------------------------------------------
 
+    def _check_initialize(self, message: Message) -> Message:
+        """Refuse an `initialize` whose shape the hooks cannot read, and a second one
+        (gopls refuses it too: recording it would replay what gopls never took)."""
+        if self._initialize_taken:
+            raise Rejected("initialize was already sent", ErrorCodes.InvalidRequest)
+        check_initialize_params(message.params)
+        self._initialize_taken = True
+        return message
+
     def _take_sidecar_options(self, message: Message) -> Message:
-        params = message.params if isinstance(message.params, dict) else {}
+        params = message.params
         self.settings = parse_settings(params.get("initializationOptions"))
         if "initializationOptions" not in params:
             return message
@@ -92,11 +106,10 @@ class Sidecar:
         return Message.from_obj({**message.obj, "params": without})
 
     def _on_initialize(self, message: Message) -> Message | None:
-        params = message.params if isinstance(message.params, dict) else {}
         self.file_events.apply_settings(self.settings.fileEvents)
         self.completion.apply_settings(self.settings.ai)
-        window = (params.get("capabilities") or {}).get("window") or {}
-        self.progress.supported = bool(window.get("workDoneProgress"))
+        window = message.params["capabilities"].get("window") or {}  # shapes checked by _check_initialize
+        self.progress.supported = window.get("workDoneProgress") is True
         if self.supervisor.start_first():
             return message
         # No gopls: the editor still gets the sidecar's own features and a clear reason.
@@ -113,7 +126,8 @@ class Sidecar:
 
     @staticmethod
     def _initialize_result(gopls_result: dict[str, Any]) -> dict[str, Any]:
-        capabilities = {**(gopls_result.get("capabilities") or {}), **SIDECAR_CAPABILITIES}
+        gopls_capabilities = gopls_result.get("capabilities")
+        capabilities = {**(gopls_capabilities if isinstance(gopls_capabilities, dict) else {}), **SIDECAR_CAPABILITIES}
         server_info = gopls_result.get("serverInfo") or {"name": "gosidecar", "version": __version__}
         return {**gopls_result, "capabilities": capabilities, "serverInfo": server_info}
 

@@ -16,6 +16,9 @@ class Tracer:
         stamp = f"{time.time():.6f} {direction} ".encode()
         with self._lock:
             self._file.write(stamp + body + b"\n")
+            # Written through at once: a trace is wanted most when the sidecar dies or
+            # is killed, and buffered lines would die with it.
+            self._file.flush()
 
     def close(self) -> None:
         with self._lock:

@@ -17,8 +17,11 @@ import copy
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from lsprotocol import types
+
 from gosidecar.file_events.lsp import file_path
 from gosidecar.file_events.service import FileEventService, SendToGopls
+from gosidecar.lsp_schema import read
 from gosidecar.message import Kind, Message
 from gosidecar.proxy import MessageHook, ResponseHook, Side
 
@@ -80,13 +83,14 @@ class _Wiring:
         proxy.on_gopls_exit(lambda generation: self._service.reset())
 
     def _announce_watching(self, message: Message) -> Message:
+        # The shapes read here were checked before (Sidecar._check_initialize).
         params = message.params
-        if not isinstance(params, dict):
-            return message
         self._folders = workspace_folders(params)
         self._service.set_workspace_folders(self._folders)
         params = copy.deepcopy(params)
-        workspace = params.setdefault("capabilities", {}).setdefault("workspace", {})
+        capabilities = params["capabilities"]
+        workspace = capabilities.get("workspace") or {}
+        capabilities["workspace"] = workspace
         workspace[WATCHED_FILES.split("/")[1]] = {
             "dynamicRegistration": True,
             "relativePatternSupport": True,
@@ -125,18 +129,16 @@ class _Wiring:
         return None
 
     def _take_client_changes(self, message: Message) -> None:
-        params = message.params
-        changes = params.get("changes") if isinstance(params, dict) else None
-        if isinstance(changes, list):
-            self._service.on_client_changes([c for c in changes if isinstance(c, dict)])
+        read(types.DidChangeWatchedFilesParams, message.params)
+        self._service.on_client_changes(message.params["changes"])
 
     def _folders_changed(self, message: Message) -> Message:
-        event = message.params.get("event") if isinstance(message.params, dict) else None
-        if isinstance(event, dict):
-            removed = set(workspace_folders({"workspaceFolders": event.get("removed") or []}))
-            added = workspace_folders({"workspaceFolders": event.get("added") or []})
-            self._folders = [f for f in self._folders if f not in removed] + added
-            self._service.set_workspace_folders(self._folders)
+        # Read strictly: a folder list the sidecar cannot read never reaches gopls either.
+        event = read(types.DidChangeWorkspaceFoldersParams, message.params).event
+        removed = set(workspace_folders({"workspaceFolders": [{"uri": f.uri} for f in event.removed]}))
+        added = workspace_folders({"workspaceFolders": [{"uri": f.uri} for f in event.added]})
+        self._folders = [f for f in self._folders if f not in removed] + added
+        self._service.set_workspace_folders(self._folders)
         return message
 
     def _read_gopls_config(self, request: Message, reply: Message) -> Message:
