@@ -1,6 +1,9 @@
-// The self-contained path: the .vsix ships the sidecar and its pinned dependencies as
-// linux-x64 wheels (wheels/manifest.json lists them). On first start they are installed
-// offline into a virtual environment in the extension's global storage.
+// The sidecar's own environment, created on first start in the extension's global storage.
+// The linux-x64 .vsix ships the sidecar and its pinned dependencies as wheels
+// (wheels/manifest.json lists them), installed offline. The universal .vsix (every other
+// platform) ships only the sidecar's pure-Python wheel and installs the pinned
+// dependencies from the user's package index; llama-cpp-python, which PyPI has only as
+// source, is optional there: without it the sidecar runs and its AI part says the fix.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
@@ -14,13 +17,24 @@ export interface WheelManifest {
   pythonVersions: string[];
   /** File name of the pip wheel used to install without a pip in the base Python. */
   pipWheel: string;
+  /** Universal package only: what to install from the package index. */
+  online?: OnlineInstall;
+}
+
+export interface OnlineInstall {
+  /** File name of the shipped gosidecar wheel, installed without its dependencies. */
+  sidecarWheel: string;
+  /** Pinned requirements (with markers) installed from the index. */
+  dependencies: string[];
+  /** Requirements that may fail to install (no wheel, no compiler); the env works without. */
+  optional: string[];
 }
 
 const READY_FILE = ".gosidecar-ready";
 const STEP_TIMEOUT_MS = 10 * 60_000;
 
-export function envPython(envDir: string): string {
-  return path.join(envDir, "bin", "python");
+export function envPython(envDir: string, platform: NodeJS.Platform = process.platform): string {
+  return platform === "win32" ? path.join(envDir, "Scripts", "python.exe") : path.join(envDir, "bin", "python");
 }
 
 export async function readWheelManifest(wheelsDir: string): Promise<WheelManifest | undefined> {
@@ -43,6 +57,13 @@ export async function readyEnvPython(envDir: string, requirement: string): Promi
 
 /** A short progress message for one line of pip's output, or undefined to skip it. */
 export function pipProgressMessage(line: string): string | undefined {
+  const downloading = /^\s*Downloading ([A-Za-z0-9_.]+?)-\d/.exec(line);
+  if (downloading?.[1] !== undefined) {
+    return `downloading ${downloading[1].replace(/_/g, "-")}`;
+  }
+  if (/^\s*Building wheel for llama[-_]cpp[-_]python/i.test(line)) {
+    return "building llama-cpp-python from source (no wheel for this platform; can take 10 minutes)";
+  }
   const processing = /^Processing .*?([A-Za-z0-9_.]+?)-\d[^/]*\.whl/.exec(line.trim());
   if (processing?.[1] !== undefined) {
     return `unpacking ${processing[1].replace(/_/g, "-")}`;
@@ -51,6 +72,11 @@ export function pipProgressMessage(line: string): string | undefined {
     return "installing packages (the model takes the longest)";
   }
   return undefined;
+}
+
+/** The environment for the online install: the user's pip configuration (index, proxy) applies. */
+export function onlinePipEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PYTHONNOUSERSITE: "1" };
 }
 
 /**
@@ -112,24 +138,44 @@ async function installEnv(envDir: string, manifest: WheelManifest, options: Ensu
   options.report("creating a virtual environment");
   // --without-pip: Debian's python3 lacks ensurepip; pip runs from its shipped wheel instead.
   await step(base.python, ["-m", "venv", "--without-pip", staging], options);
-  options.report("installing the sidecar from the bundled wheels");
-  const pip = path.join(options.wheelsDir, manifest.pipWheel, "pip");
-  await step(
-    envPython(staging),
-    [pip, "install", "--no-index", "--find-links", options.wheelsDir, "--no-cache-dir",
-      "--disable-pip-version-check", "--progress-bar", "off", manifest.requirement],
-    options,
-    isolatedPipEnv(process.env),
-    (line) => {
-      const message = pipProgressMessage(line);
-      if (message !== undefined) {
-        options.report(message);
-      }
-    },
-  );
+  const pip = [path.join(options.wheelsDir, manifest.pipWheel, "pip"), "install", "--disable-pip-version-check",
+    "--progress-bar", "off"];
+  if (manifest.online === undefined) {
+    options.report("installing the sidecar from the bundled wheels");
+    await pipStep(staging, [...pip, "--no-index", "--find-links", options.wheelsDir, "--no-cache-dir",
+      manifest.requirement], options, isolatedPipEnv(process.env));
+  } else {
+    await installOnline(staging, pip, manifest.online, options);
+  }
   await writeFile(path.join(staging, READY_FILE), manifest.requirement);
   await rm(envDir, { recursive: true, force: true });
   await rename(staging, envDir);
+}
+
+/** The universal package: dependencies from the index, the sidecar from its wheel, then the optional ones. */
+async function installOnline(envDir: string, pip: string[], online: OnlineInstall, options: EnsureEnvOptions): Promise<void> {
+  const env = onlinePipEnv(process.env);
+  options.report("downloading the sidecar's dependencies from the package index");
+  await pipStep(envDir, [...pip, ...online.dependencies], options, env);
+  await pipStep(envDir, [...pip, "--no-deps", path.join(options.wheelsDir, online.sidecarWheel)], options, env);
+  for (const requirement of online.optional) {
+    options.report(`installing ${requirement}`);
+    try {
+      await pipStep(envDir, [...pip, requirement], options, env);
+    } catch (error) {
+      // The sidecar runs without it; its Health Check names the missing package and the fix.
+      options.log(`${requirement} could not be installed, the sidecar runs without it: ${String(error)}`);
+    }
+  }
+}
+
+async function pipStep(envDir: string, args: string[], options: EnsureEnvOptions, env: NodeJS.ProcessEnv): Promise<void> {
+  await step(envPython(envDir), args, options, env, (line) => {
+    const message = pipProgressMessage(line);
+    if (message !== undefined) {
+      options.report(message);
+    }
+  });
 }
 
 async function step(

@@ -37,9 +37,17 @@ check_extension() {
 
 extension_version() { node -p "require('$ROOT/package.json').version"; }
 
+# The linux-x64 package: everything inside, installed offline (vsce --target linux-x64).
 vsix_path() {
   local version; version="$(extension_version)"
   echo "$ROOT/dist/go-sidecar-linux-x64-$version.vsix"
+}
+
+# The universal package (no target, served to every other platform): pure-Python wheels
+# only; the first start installs the dependencies from PyPI.
+universal_vsix_path() {
+  local version; version="$(extension_version)"
+  echo "$ROOT/dist/go-sidecar-$version.vsix"
 }
 
 # Python versions the .vsix ships wheels for (pins per version in server/pyproject.toml).
@@ -106,17 +114,34 @@ write_constraints() {
   grep -iv "${excluded[@]}" <<<"$frozen" >"$1" || [[ $? -eq 1 ]]
 }
 
-# out/wheels: the gosidecar wheel (rebuilt every time), its dependencies and manifest.json,
-# which tells the extension what to install offline on first start.
+# out/wheels for the linux-x64 package: the gosidecar wheel (rebuilt every time), its
+# dependencies and manifest.json, which tells the extension what to install offline.
 stage_wheels() {
   ensure_llama_wheel
   download_dependency_wheels
-  local version
-  version="$(grep -m1 '^version = ' "$ROOT/server/pyproject.toml" | cut -d'"' -f2)"
   rm -rf "$VSIX_WHEELS" && mkdir -p "$VSIX_WHEELS"
   cp "$DEPENDENCY_WHEELS"/*.whl "$VSIX_WHEELS/"
-  # From a copy: setuptools leaves build/ and egg-info behind in the source folder, and
-  # refuses a readme outside the project folder, so the copy gets the README beside it.
+  build_sidecar_wheel
+  write_wheel_manifest offline
+}
+
+# out/wheels for the universal package: the gosidecar and pip wheels (pure Python) and a
+# manifest whose "online" part lists what pip installs from the user's index.
+stage_universal_wheels() {
+  download_dependency_wheels
+  rm -rf "$VSIX_WHEELS" && mkdir -p "$VSIX_WHEELS"
+  cp "$DEPENDENCY_WHEELS"/pip-*.whl "$VSIX_WHEELS/"
+  build_sidecar_wheel
+  write_wheel_manifest online
+  local binaries
+  binaries="$(find "$VSIX_WHEELS" -name '*.whl' ! -name '*-none-any.whl')"
+  [[ -z "$binaries" ]] || die "the universal package must hold pure-Python wheels only, not: $binaries"
+}
+
+# The gosidecar wheel into out/wheels, from a copy: setuptools leaves build/ and egg-info
+# behind in the source folder, and refuses a readme outside the project folder, so the
+# copy gets the README beside it.
+build_sidecar_wheel() {
   local source; source="$(mktemp -d)"
   cp -r "$ROOT/server" "$source/server" && rm -rf "$source/server/build" "$source/server"/*.egg-info
   if [[ -f "$ROOT/README.md" ]]; then
@@ -126,34 +151,42 @@ stage_wheels() {
   quietly "$VENV/bin/python" -m pip wheel --disable-pip-version-check --no-deps \
     -w "$VSIX_WHEELS" "$source/server"
   rm -rf "$source"
-  local pip_wheels=("$VSIX_WHEELS"/pip-*.whl)
-  [[ ${#pip_wheels[@]} -eq 1 && -f "${pip_wheels[0]}" ]] || die "expected one pip wheel in $VSIX_WHEELS"
-  local pip_wheel; pip_wheel="$(basename "${pip_wheels[0]}")"
-  local versions; versions="$(printf '"%s",' "${VSIX_PYTHON_VERSIONS[@]}")"
-  printf '{"requirement": "gosidecar[model]==%s", "pythonVersions": [%s], "pipWheel": "%s"}\n' \
-    "$version" "${versions%,}" "$pip_wheel" > "$VSIX_WHEELS/manifest.json"
 }
 
-# dist/go-sidecar-linux-x64-<version>.vsix: the bundled client plus the sidecar and its
-# pinned dependencies as linux-x64 wheels (installed offline on first start).
+# out/wheels/manifest.json (offline or online, $1): what the extension installs.
+write_wheel_manifest() {
+  "$VENV/bin/python" "$ROOT/scripts/lib/requirements.py" "$ROOT/server/pyproject.toml" \
+    --manifest "$VSIX_WHEELS" "$1" "${VSIX_PYTHON_VERSIONS[@]}"
+}
+
+# dist/: the linux-x64 package (the sidecar and its pinned dependencies as wheels,
+# installed offline on first start) and the universal one (installed online), one after
+# the other from out/wheels.
 build_vsix() {
   ensure_node_deps
-  local digest vsix size
+  local digest vsix universal
   digest="$(vsix_inputs_digest)"
   vsix="$(vsix_path)"
-  if [[ -f "$vsix" ]] && stamp_matches "$ROOT/dist/.vsix-stamp" "$digest"; then
-    log "${vsix##*/} is up to date"
+  universal="$(universal_vsix_path)"
+  if [[ -f "$vsix" && -f "$universal" ]] && stamp_matches "$ROOT/dist/.vsix-stamp" "$digest"; then
+    log "${vsix##*/} and ${universal##*/} are up to date"
     return
   fi
   # No stamp while building: a failed build must not look like a finished one.
-  mkdir -p "$ROOT/dist" && rm -f "$vsix" "$ROOT/dist/.vsix-stamp"
+  mkdir -p "$ROOT/dist" && rm -f "$vsix" "$universal" "$ROOT/dist/.vsix-stamp"
   stage_wheels
-  log "building ${vsix##*/}"
-  (cd "$ROOT" && quietly npm run --silent package)
-  [[ -f "$vsix" ]] || die "vsce did not produce $vsix"
-  size="$(du -h "$vsix" | cut -f1)"
-  log "built $vsix ($size)"
+  package_vsix "package:linux-x64" "$vsix"
+  stage_universal_wheels
+  package_vsix "package:universal" "$universal"
   echo "$digest" > "$ROOT/dist/.vsix-stamp"
+}
+
+# Runs npm script $1 (vsce) and checks that it produced $2.
+package_vsix() {
+  log "building ${2##*/}"
+  (cd "$ROOT" && quietly npm run --silent "$1")
+  [[ -f "$2" ]] || die "vsce did not produce $2"
+  log "built $2 ($(du -h "$2" | cut -f1))"
 }
 
 # Everything the .vsix is made of: a change to any of it rebuilds the package.
