@@ -26,6 +26,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import overload
 
+from gosidecar.portable import write_all
+
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 256 * 1024 * 1024
@@ -233,7 +235,7 @@ class FrameWriter:
             if self.closed:
                 return False
             try:
-                _writev_all(self._fd, header, body)
+                write_all(self._fd, header, body)
             except OSError as error:
                 logger.info("%s: write failed (%s); closing", self._name, error)
                 self.closed = True
@@ -243,7 +245,7 @@ class FrameWriter:
     def write_raw(self, data: bytes) -> None:
         """Bytes as they are, no header: for tests that send malformed frames."""
         with self._lock:
-            _writev_all(self._fd, b"", data)
+            write_all(self._fd, b"", data)
 
     @contextmanager
     def stream(self, length: int) -> Iterator[Callable[[memoryview], None]]:
@@ -270,13 +272,3 @@ class FrameWriter:
                 self.closed = True
                 with contextlib.suppress(OSError):
                     os.close(self._fd)
-
-
-def _writev_all(fd: int, header: bytes, body: bytes) -> None:
-    total = len(header) + len(body)
-    written = os.writev(fd, [header, body])
-    if written == total:
-        return
-    data = memoryview(header + body)[written:]
-    while data:
-        data = data[os.write(fd, data) :]

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .framing import FrameReader, FrameWriter, enlarge_pipe
+from .portable import signal_tree
 
 logger = logging.getLogger(__name__)
 
@@ -183,5 +184,8 @@ class GoplsProcess:
             os.close(self._output_fd)
 
     def _signal_group(self, signum: int) -> None:
+        if not hasattr(os, "killpg"):  # no process groups (Windows): the tree through psutil
+            signal_tree(self.pid, signum)
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signum)

@@ -10,6 +10,7 @@ import sys
 import threading
 
 from .framing import FrameReader, FrameWriter, enlarge_pipe
+from .portable import watch_parent
 from .sidecar import Sidecar
 from .trace import Tracer
 
@@ -31,6 +32,8 @@ def serve(trace_file: str | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, sidecar.finished.set)
     threading.Thread(target=_pump_client, args=(sidecar,), name="client-reader", daemon=True).start()
+    # stdin's end stops the sidecar too, but a descendant of the editor may hold it open.
+    watch_parent(sidecar.finished.set)
     try:
         loop.run_until_complete(loop.run_in_executor(None, sidecar.finished.wait))
     finally:

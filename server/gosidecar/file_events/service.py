@@ -37,10 +37,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from watchdog.observers.inotify_c import InotifyConstants
-
 from gosidecar.file_events.collapse import Collapser, NetChange
 from gosidecar.file_events.globs import FileWatcher, WatcherSet, parse_watchers
+from gosidecar.file_events.inotify_bits import InotifyConstants
 from gosidecar.file_events.lsp import FileChangeType, change_type, file_path, path_to_uri
 from gosidecar.file_events.tree import (
     GOPLS_DEFAULT_FILTERS,

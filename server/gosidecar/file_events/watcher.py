@@ -21,10 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
-from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent
+from watchdog.utils import UnsupportedLibcError
+
+from gosidecar.file_events.inotify_bits import InotifyConstants
 
 if TYPE_CHECKING:
-    from watchdog.observers.inotify_c import Mask, WatchDescriptor
+    from watchdog.observers.inotify_c import InotifyEvent, Mask, WatchDescriptor
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,11 @@ class InotifyWatcher:
 
     def __init__(self, sink: WatchSink) -> None:
         # InotifyFD is watchdog >= 7 only, which needs Python >= 3.11: on 3.10 (watchdog 6)
-        # the ImportError makes the service poll instead.
-        from watchdog.observers.inotify_c import CallbackId, InotifyFD  # noqa: PLC0415
+        # the ImportError makes the service poll instead; so does a libc without inotify.
+        try:
+            from watchdog.observers.inotify_c import CallbackId, InotifyFD  # noqa: PLC0415
+        except UnsupportedLibcError as error:
+            raise ImportError(f"no inotify on this platform ({error})") from error
 
         self._sink = sink
         self._callback_id = CallbackId(id(self))
