@@ -32,6 +32,18 @@ function required(name) {
   return value;
 }
 
+const USER_SETTINGS = {
+  "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "telemetry.telemetryLevel": "off",
+  "update.mode": "none", "workbench.tips.enabled": false, "extensions.autoCheckUpdates": false,
+  "editor.inlineSuggest.enabled": true, "workbench.colorTheme": "Default Dark Modern",
+  "workbench.secondarySideBar.defaultVisibility": "hidden", "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  // Only the restricted-mode check starts code-server with workspace trust: open untrusted, no prompt.
+  "security.workspace.trust.startupPrompt": "never", "security.workspace.trust.untrustedFiles": "open",
+  // A user-level gopls setting that hover shows (no pkg.go.dev link): the restricted-mode
+  // check sees that gopls still gets the user's settings when the folder's are held back.
+  "gopls": { "ui.documentation.linksInHover": false },
+};
+
 const results = [];
 
 async function check(page, name, body) {
@@ -114,6 +126,7 @@ async function untrustedWorkspaceRunsNothing(page, server) {
   const listener = await startListener();
   try {
     const plants = plantWorkspace(ROOT, workspace, path.join(server.root, "markers"), listener.port);
+    server.writeSettings("User", USER_SETTINGS); // AI back on after the toggle check
     const url = await server.start({ workspaceTrust: true });
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
     await waitForWorkbench(page, "main.go", 120_000);
@@ -341,17 +354,7 @@ async function main() {
     node: required("E2E_NODE"), entry: required("E2E_CODE_SERVER"), outDir: OUT, runId: randomUUID(),
   });
   const python = process.env.GOSIDECAR_E2E_PYTHON;
-  server.writeSettings("User", {
-    "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "telemetry.telemetryLevel": "off",
-    "update.mode": "none", "workbench.tips.enabled": false, "extensions.autoCheckUpdates": false,
-    "editor.inlineSuggest.enabled": true, "workbench.colorTheme": "Default Dark Modern",
-    "workbench.secondarySideBar.defaultVisibility": "hidden", "workbench.welcomePage.walkthroughs.openOnInstall": false,
-    // Only the restricted-mode check starts code-server with workspace trust: open untrusted, no prompt.
-    "security.workspace.trust.startupPrompt": "never", "security.workspace.trust.untrustedFiles": "open",
-    // A user-level gopls setting that hover shows (no pkg.go.dev link): the restricted-mode
-    // check sees that gopls still gets the user's settings when the folder's are held back.
-    "gopls": { "ui.documentation.linksInHover": false },
-  });
+  server.writeSettings("User", USER_SETTINGS);
   // In a remote window VS Code ignores machine-scoped settings from the User file.
   server.writeSettings("Machine", python ? { "goSidecar.python": python } : {});
   let browser;
