@@ -17,8 +17,10 @@ from tests.reach.support import machine_cache, pinned
 OLDEST = pinned("GOPLS_OLDEST_VERSION")
 NEWEST = pinned("GOPLS_VERSION")
 
-# Test modules (paths relative to tests/) that run once per end of the range.
-BOTH_ENDS = ("core/test_equivalence.py", "memory/", "test_memory_limit.py")
+# Test modules (paths relative to tests/) that run once per end of the range: what gopls
+# answers, and how the memory guard restarts it. The restart storms and the process-tree
+# tests exercise the sidecar's own code paths, the same for any gopls: once is enough.
+BOTH_ENDS = ("core/test_equivalence.py", "memory/test_restarts.py", "test_memory_limit.py")
 
 
 def runs_on_both_ends(test_file: Path, tests_root: Path) -> bool:
