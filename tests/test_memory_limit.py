@@ -1,4 +1,4 @@
-"""GOMEMLIMIT for gopls, gopls version detection, and the memoryLimit configuration merge."""
+"""GOMEMLIMIT for gopls, gopls version detection, and gopls's memoryLimit setting."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import pytest
 from gosidecar.memory_limit import (
     gomemlimit_env,
     gopls_supports_memory_limit,
-    merge_memory_limit,
+    soft_limit_bytes,
+    user_memory_limit,
+    with_memory_limit,
 )
 
-GiB = 1024 * 1024 * 1024
+MiB = 1024 * 1024
+GiB = 1024 * MiB
 
 
 def test_gomemlimit_is_ninety_percent_in_go_format() -> None:
@@ -77,32 +80,45 @@ def test_the_installed_gopls_is_detected(gopls_path: str) -> None:
     assert gopls_supports_memory_limit(output) is ("gopls v0.23." not in output)
 
 
-def test_merge_injects_into_gopls_sections_only() -> None:
-    items = [{"gofumpt": True}, {"editor.tabSize": 4}, None]
-    merged = merge_memory_limit(items, ["gopls", "go", "gopls"], 2 * GiB)
-    assert merged == [
-        {"gofumpt": True, "memoryLimit": 2 * GiB},
-        {"editor.tabSize": 4},
-        {"memoryLimit": 2 * GiB},
-    ]
-    assert items == [{"gofumpt": True}, {"editor.tabSize": 4}, None], "input unchanged"
+def test_our_memory_limit_is_the_soft_limit_in_bytes() -> None:
+    assert soft_limit_bytes(2048) == 1843 * MiB, "the same figure as GOMEMLIMIT"
+    assert soft_limit_bytes(0) == 0
 
 
-def test_merge_keeps_the_users_memory_limit() -> None:
-    items = [{"memoryLimit": 123}]
-    assert merge_memory_limit(items, ["gopls"], 2 * GiB) == [{"memoryLimit": 123}]
+def test_initialization_options_get_the_memory_limit() -> None:
+    options = {"gofumpt": True}
+    assert with_memory_limit(options, 2 * GiB) == {"gofumpt": True, "memoryLimit": 2 * GiB}
+    assert options == {"gofumpt": True}, "input unchanged"
+    assert with_memory_limit(None, 2 * GiB) == {"memoryLimit": 2 * GiB}
 
 
 @pytest.mark.parametrize(
-    ("items", "sections", "limit"),
+    ("options", "limit"),
     [
-        ([{"a": 1}], ["gopls"], 0),
-        ([None, "weird"], [None, "gopls"], GiB),
-        ([{"a": 1}], [], GiB),
-        ([], ["gopls"], GiB),
+        ({"memoryLimit": 123}, 2 * GiB),  # the editor's own value stays
+        ({"a": 1}, 0),
+        (None, 0),
+        (["weird"], GiB),
     ],
 )
-def test_merge_leaves_alone_what_it_cannot_or_should_not_touch(
-    items: list[object], sections: list[str | None], limit: int
-) -> None:
-    assert merge_memory_limit(items, sections, limit) == items
+def test_initialization_options_left_alone(options: object, limit: int) -> None:
+    assert with_memory_limit(options, limit) == options
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"memoryLimit": 536870912}, 536870912),
+        ({"memoryLimit": 536870912.0}, 536870912),  # JSON numbers may arrive as floats
+        ({"memoryLimit": 0}, 0),
+        ({"gofumpt": True}, None),
+        (None, None),
+        ("weird", None),
+        ({"memoryLimit": "512MiB"}, None),  # gopls rejects suffixes
+        ({"memoryLimit": 1.5}, None),
+        ({"memoryLimit": float("inf")}, None),
+        ({"memoryLimit": True}, None),
+    ],
+)
+def test_the_users_memory_limit_is_read_from_an_answer(answer: object, expected: int | None) -> None:
+    assert user_memory_limit(answer) == expected

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 # The soft limit sits a little under the hard one so the GC gets a chance to pull the
@@ -21,6 +21,8 @@ GOPLS_MEMORY_LIMIT_KEY = "memoryLimit"
 
 # gopls v0.24.0 added the experimental `memoryLimit` setting (runtime/debug.SetMemoryLimit).
 MEMORY_LIMIT_SINCE = (0, 24, 0)
+
+_MIB = 1024 * 1024
 
 _GOPLS_VERSION = re.compile(r"gopls[@\s]+v(\d+)\.(\d+)\.(\d+)")
 _BARE_VERSION = re.compile(r"\s*v?(\d+)\.(\d+)\.(\d+)\S*\s*")
@@ -40,7 +42,7 @@ def gomemlimit_env(
     env = dict(user_env)
     user_chose = "GOMEMLIMIT" in user_env or bool(inherited_env.get("GOMEMLIMIT"))
     if limit_mb > 0 and not user_chose:
-        env["GOMEMLIMIT"] = f"{max(1, int(limit_mb * SOFT_LIMIT_SHARE))}MiB"
+        env["GOMEMLIMIT"] = f"{soft_limit_bytes(limit_mb) // _MIB}MiB"
     return env
 
 
@@ -61,27 +63,39 @@ def gopls_supports_memory_limit(version: str) -> bool:
     return (major, minor, patch) >= MEMORY_LIMIT_SINCE
 
 
-def merge_memory_limit(config_items: Sequence[Any], sections: Sequence[str | None], limit_bytes: int) -> list[Any]:
-    """A `workspace/configuration` answer with gopls's `memoryLimit` set to `limit_bytes`.
+def soft_limit_bytes(limit_mb: int) -> int:
+    """Our `memoryLimit` for gopls in bytes: the same soft limit as our GOMEMLIMIT (0 when off)."""
+    return max(1, int(limit_mb * SOFT_LIMIT_SHARE)) * _MIB if limit_mb > 0 else 0
 
-    `config_items` is the client's answer and `sections` the `section` of each requested
-    item, in the same order. Only items for section "gopls" change: a null result
-    becomes `{"memoryLimit": limit_bytes}`, an object gets the key unless the user set
-    it. Call it only for a gopls that has the setting (gopls_supports_memory_limit).
-    The input is not modified.
+
+def with_memory_limit(initialization_options: Any, limit_bytes: int) -> Any:
+    """gopls's `initializationOptions` with `memoryLimit` set to `limit_bytes`.
+
+    gopls v0.24 calls SetMemoryLimit only for its `initialize` options and for the
+    settings it re-reads after a `didChangeConfiguration`, never for the answers about
+    its folders at start-up: `initialize` is where the limit must go. A value the editor
+    already put there stays; a limit of 0 adds nothing. The input is not modified.
     """
-    merged = list(config_items)
     if limit_bytes <= 0:
-        return merged
-    for index, (item, section) in enumerate(zip(config_items, sections, strict=False)):
-        if section == GOPLS_SECTION:
-            merged[index] = _with_memory_limit(item, limit_bytes)
-    return merged
-
-
-def _with_memory_limit(item: Any, limit_bytes: int) -> Any:
-    if item is None:
+        return initialization_options
+    if initialization_options is None:
         return {GOPLS_MEMORY_LIMIT_KEY: limit_bytes}
-    if isinstance(item, Mapping) and GOPLS_MEMORY_LIMIT_KEY not in item:
-        return {**item, GOPLS_MEMORY_LIMIT_KEY: limit_bytes}
-    return item
+    if isinstance(initialization_options, Mapping) and GOPLS_MEMORY_LIMIT_KEY not in initialization_options:
+        return {**initialization_options, GOPLS_MEMORY_LIMIT_KEY: limit_bytes}
+    return initialization_options
+
+
+def user_memory_limit(gopls_settings: Any) -> int | None:
+    """The user's own `memoryLimit` in one answer for section "gopls"; None when not set.
+
+    gopls takes any JSON number with an integral value; anything else it rejects, so it
+    counts as not set.
+    """
+    if not isinstance(gopls_settings, Mapping):
+        return None
+    value = gopls_settings.get(GOPLS_MEMORY_LIMIT_KEY)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not value.is_integer():  # fractions, inf and nan
+        return None
+    return int(value)

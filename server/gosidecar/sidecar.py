@@ -79,9 +79,7 @@ class Sidecar:
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._on_initialize)
         proxy.intercept_response(Side.GOPLS, "initialize", self._merge_capabilities)
         proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeConfiguration", self._on_configuration)
-        proxy.intercept_response(
-            Side.CLIENT, "workspace/configuration", self.supervisor.merge_memory_limit_into_configuration
-        )
+        proxy.intercept_response(Side.CLIENT, "workspace/configuration", self.supervisor.note_gopls_configuration)
         proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "initialized", self._on_initialized)
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "shutdown", self._on_shutdown)
         proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "exit", self._on_exit)
@@ -111,7 +109,7 @@ class Sidecar:
         window = message.params["capabilities"].get("window") or {}  # shapes checked by _check_initialize
         self.progress.supported = window.get("workDoneProgress") is True
         if self.supervisor.start_first():
-            return message
+            return self.supervisor.initialize_for_gopls(message)
         # No gopls: the editor still gets the sidecar's own features and a clear reason.
         self.proxy.send_to_client(response(message.id, self._initialize_result({})))
         for problem in self.supervisor.problems():

@@ -120,6 +120,15 @@ class GoplsSupervisor:
         self._shutting_down = False
         self.path = ""
         self.version = ""
+        self._version_read: Future[str] = Future()
+        # gopls's `memoryLimit`: one the editor put in `initialize` itself, the user's
+        # own (from the editor's answers for section "gopls"), the value the running
+        # gopls got in `initialize`, and whether its answers at start-up were looked at
+        # (see note_gopls_configuration).
+        self._editor_memory_limit: int | None = None
+        self._user_memory_limit: int | None = None
+        self._sent_memory_limit = 0
+        self._startup_configuration_seen = False
         self.restart_log: list[RestartRecord] = []
         self._gopls_errors: deque[str] = deque(maxlen=3)
         self._link.on_exit(self._on_gopls_exit)
@@ -167,11 +176,14 @@ class GoplsSupervisor:
         self._watchdog.set_spike_policy(spike_policy(settings))
         self._watchdog.set_limit(self._limit_bytes())
         self._watchdog.watch(process.pid)
-        threading.Thread(target=self._read_version, daemon=True).start()
+        self._version_read = Future()
+        self._startup_configuration_seen = False
+        threading.Thread(target=self._read_version, args=(self._version_read,), daemon=True).start()
         return process
 
-    def _read_version(self) -> None:
+    def _read_version(self, read: Future[str]) -> None:
         self.version = gopls_version(self.path)
+        read.set_result(self.version)
 
     # ----- restarts ---------------------------------------------------------------------
 
@@ -271,6 +283,8 @@ class GoplsSupervisor:
             process, lambda: (state.replay_initialize_params(), state.configuration_change, state.documents.all())
         )
         initialize_params, configuration, documents = snapshot
+        await asyncio.wrap_future(self._version_read)
+        initialize_params = self.with_memory_limit(initialize_params)
         initialize = proxy.request_gopls("initialize", initialize_params, bypass_backlog=True)
         await asyncio.wait_for(asyncio.wrap_future(initialize), self._initialize_timeout_s)
         proxy.notify_gopls("initialized", state.initialized_params, bypass_backlog=True)
@@ -321,16 +335,55 @@ class GoplsSupervisor:
         ):
             self.request_restart("manual")
 
-    def merge_memory_limit_into_configuration(self, gopls_request: Message, response: Message) -> Message:
-        """Client's answer to gopls's `workspace/configuration`: add `memoryLimit` for gopls."""
-        limit = self._limit_bytes()
-        result = response.obj.get("result")
-        if not limit or not isinstance(result, list) or not memory_limit.gopls_supports_memory_limit(self.version):
+    # ----- gopls's memoryLimit (v0.24 and later) --------------------------------------
+
+    def initialize_for_gopls(self, message: Message) -> Message:
+        """The editor's `initialize` as gopls gets it: with `memoryLimit` (blocks until
+        the version of the gopls just started is known)."""
+        self._version_read.result()
+        return Message.from_obj({**message.obj, "params": self.with_memory_limit(message.params)})
+
+    def with_memory_limit(self, initialize_params: dict[str, Any]) -> dict[str, Any]:
+        """`initialize` params for the running gopls, with the `memoryLimit` it should apply."""
+        if not memory_limit.gopls_supports_memory_limit(self.version):
+            return initialize_params  # gopls before v0.24 warns about an unknown setting
+        editor_options = initialize_params.get("initializationOptions")
+        self._editor_memory_limit = memory_limit.user_memory_limit(editor_options)
+        self._sent_memory_limit = self._memory_limit_option()
+        options = memory_limit.with_memory_limit(editor_options, self._sent_memory_limit)
+        return {**initialize_params, "initializationOptions": options} if options is not None else initialize_params
+
+    def note_gopls_configuration(self, gopls_request: Message, response: Message) -> Message:
+        """The editor's answer to gopls's `workspace/configuration`, passed on unchanged.
+
+        gopls applies a `memoryLimit` from these answers only when it re-reads its
+        session settings after a `didChangeConfiguration` (the unscoped request), never
+        from the answers about its folders at start-up. So the user's value is recorded
+        for the next `initialize`; and when the first folder answer of a gopls names a
+        limit other than the one its `initialize` carried, gopls is restarted once with
+        it (later answers in that gopls never restart it: folders that disagree cannot
+        make gopls restart in turn).
+        """
+        found = _gopls_settings_answer(gopls_request, response)
+        if found is None or not memory_limit.gopls_supports_memory_limit(self.version):
             return response
-        items = (gopls_request.params or {}).get("items") or []
-        sections = [item.get("section") if isinstance(item, dict) else None for item in items]
-        merged = memory_limit.merge_memory_limit(result, sections, limit)
-        return Message.from_obj({**response.obj, "result": merged})
+        scoped, settings = found
+        self._user_memory_limit = memory_limit.user_memory_limit(settings)
+        if scoped and not self._startup_configuration_seen:
+            self._startup_configuration_seen = True
+            if self._memory_limit_option() != self._sent_memory_limit:
+                logger.info("gopls applies the user's memoryLimit only at initialize: restarting it")
+                self.request_restart("manual")
+        else:
+            self._startup_configuration_seen = True
+        return response
+
+    def _memory_limit_option(self) -> int:
+        """The editor's own value in `initialize` wins, then the user's gopls setting, then ours."""
+        for chosen in (self._editor_memory_limit, self._user_memory_limit):
+            if chosen is not None:
+                return chosen
+        return memory_limit.soft_limit_bytes(self._settings().memory.limitMB)
 
     def expect_exit(self) -> None:
         """The editor asked gopls to shut down: its exit is no crash."""
@@ -384,6 +437,18 @@ def spike_policy(settings: Settings) -> SpikePolicy:
     if floor_mb <= 0:
         return dataclasses.replace(DEFAULT_SPIKE_POLICY, enabled=False)
     return dataclasses.replace(DEFAULT_SPIKE_POLICY, floor_bytes=int(floor_mb) * _MIB)
+
+
+def _gopls_settings_answer(gopls_request: Message, response: Message) -> tuple[bool, Any] | None:
+    """(whether the item had a scopeUri, the answer) for the first item for section "gopls"."""
+    items = (gopls_request.params or {}).get("items")
+    result = response.obj.get("result")
+    if not isinstance(items, list) or not isinstance(result, list):
+        return None
+    for item, answer in zip(items, result, strict=False):
+        if isinstance(item, dict) and item.get("section") == memory_limit.GOPLS_SECTION:
+            return bool(item.get("scopeUri")), answer
+    return None
 
 
 def _stop(retired: Retired) -> None:
