@@ -17,7 +17,6 @@ ends mid-frame reads as the end of the stream.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import threading
@@ -211,7 +210,9 @@ def enlarge_pipe(fd: int) -> None:
     With the default 64 KiB, a 5 MB answer crosses a pipe in 80 rounds of
     write-block-wake-read; each hop through the sidecar adds as many context switches.
     """
-    with contextlib.suppress(OSError, AttributeError):
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import fcntl  # noqa: PLC0415 - POSIX only: imported here so Windows can load this module
+
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from .framing import FrameReader, FrameWriter, enlarge_pipe
 from .portable import watch_parent
@@ -29,8 +31,7 @@ def serve(trace_file: str | None = None) -> int:
     sidecar = Sidecar(FrameReader(client_in, "client"), FrameWriter(client_out, "client"), loop)
     if trace_file:
         sidecar.proxy.tracer = Tracer(trace_file)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, sidecar.finished.set)
+    stop_on_signals(loop, sidecar.finished.set)
     threading.Thread(target=_pump_client, args=(sidecar,), name="client-reader", daemon=True).start()
     # stdin's end stops the sidecar too, but a descendant of the editor may hold it open.
     watch_parent(sidecar.finished.set)
@@ -41,6 +42,14 @@ def serve(trace_file: str | None = None) -> int:
         _cancel_pending(loop)
         loop.close()
     return 0 if sidecar.clean_exit else 1
+
+
+def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT stop the sidecar; where the loop has no signal handlers
+    (Windows), the editor's `exit` and stdin's end still do."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop)
 
 
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:

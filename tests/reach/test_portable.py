@@ -3,6 +3,7 @@
 - no inotify in libc (macOS, Windows): watchdog's inotify module raises at import, and
   the sidecar must still start, its file events polling;
 - no `os.writev` (Windows): frames written with plain writes;
+- no `fcntl` and no loop signal handlers (Windows): the framing still loads, serve still starts;
 - no `os.killpg` (Windows): gopls's process tree killed through psutil;
 - the editor's process dies while the sidecar's stdin stays open (a descendant holds
   it): the parent-pid watcher stops the sidecar, and gopls with it.
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -26,6 +29,7 @@ from watchdog.observers import inotify_c
 from gosidecar.file_events.inotify_bits import InotifyConstants
 from gosidecar.framing import FrameReader, FrameWriter
 from gosidecar.gopls_process import GoplsProcess
+from gosidecar.serve import stop_on_signals
 from tests.support import EXAMPLE_WORKSPACE, ROOT, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -151,3 +155,33 @@ def gopls_children(sidecar: psutil.Process) -> list[psutil.Process]:
         return [child for child in sidecar.children() if "gopls" in child.name()]
     except psutil.NoSuchProcess:
         return []
+
+
+_WITHOUT_FCNTL = """
+import os, sys
+sys.modules["fcntl"] = None  # `import fcntl` raises, as on Windows
+from gosidecar.framing import FrameReader, FrameWriter, enlarge_pipe
+read_end, write_end = os.pipe()
+enlarge_pipe(write_end)
+FrameWriter(write_end, "test").write(b"{}")
+assert FrameReader(read_end, "test").read_frame() == b"{}"
+"""
+
+
+def test_framing_loads_and_pipes_work_without_fcntl() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_FCNTL], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_serve_starts_where_the_loop_has_no_signal_handlers() -> None:
+    class LoopWithoutSignals(asyncio.SelectorEventLoop):
+        def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: object) -> None:
+            raise NotImplementedError  # Windows' event loops
+
+    loop = LoopWithoutSignals()
+    try:
+        stop_on_signals(loop, lambda: None)
+    finally:
+        loop.close()
