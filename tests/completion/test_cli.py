@@ -51,7 +51,7 @@ def test_prints_the_suggestion_as_text_and_json(tmp_path: Path, capsys: pytest.C
     lines[19] = lines[19][: lines[19].index("os.") + 3]
     half_typed.write_text("\n".join(lines))
     location = f"{half_typed}:20:{len(lines[19]) + 1}"
-    settings = AiSettings(timeBudgetMs=20000)
+    settings = AiSettings(timeBudgetMs=120_000)  # both runs must end the same way, not by the clock
     assert run_complete_cli(location, True, settings) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["line"] == 20 and report["column"] == len(lines[19]) + 1

@@ -57,7 +57,11 @@ def llama_server() -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+            process.kill()
+            process.wait()
 
 
 def remote_service(backend: str) -> CompletionService:
