@@ -4,9 +4,10 @@
 
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { ghostText, goTo, lineContaining, normalise, openFile, poll } from "./workbench.mjs";
+import { acceptedInto, ghostText, goTo, lineContaining, normalise, openFile, poll, SHORT_MS } from "./workbench.mjs";
 
 const GHOST_MS = 120_000;
+const SUGGESTIONS_MS = 60_000;
 
 const QUEUE_GO = `package inventory
 
@@ -54,11 +55,10 @@ function wellFormed(line) {
 async function typeNewLineAfter(page, file, line, text) {
   await openFile(page, file);
   await goTo(page, String(line));
-  await page.locator(".monaco-editor .view-lines").first().waitFor();
   await page.keyboard.press("End");
   await page.keyboard.press("Enter");
   await page.keyboard.type(text, { delay: 80 });
-  const typed = (await lineContaining(page, text)).trim();
+  const typed = (await poll(page, () => lineContaining(page, text), SHORT_MS, 250)).trim();
   if (!typed.startsWith(text)) {
     throw new Error(`typing did not start a new line: "${typed}"`);
   }
@@ -68,7 +68,7 @@ async function waitForGhost(page, screenshot, outDir) {
   const ghost = await poll(page, async () => (await ghostText(page)).trim(), GHOST_MS, 1000);
   await page.screenshot({ path: path.join(outDir, screenshot) });
   if (!ghost) {
-    throw new Error("no ghost text appeared");
+    throw new Error(`no ghost text appeared within ${GHOST_MS / 1000} s`);
   }
   return ghost;
 }
@@ -81,13 +81,35 @@ async function selectedSuggestion(page) {
   return (await row.count()) ? normalise(await row.innerText()).trim().split(/\s/)[0] : "";
 }
 
+/**
+ * Presses Tab while ghost text shows and no suggestion list would take the key, until the
+ * line holding `needle` is longer than `length`. Tab only then: with no ghost text it would
+ * insert a tab. Returns the line ("" if it never grew) and the ghost text Tab accepted.
+ */
+export async function tabAcceptsGhost(page, needle, length, ghost) {
+  let accepted = ghost;
+  const line = await poll(page, async () => {
+    const now = (await lineContaining(page, needle)).trim();
+    if (now.length > length) {
+      return now;
+    }
+    const shown = (await ghostText(page)).trim();
+    if (shown && !(await suggestWidget(page).count())) {
+      accepted = shown;
+      await page.keyboard.press("Tab");
+    }
+    return "";
+  }, GHOST_MS, 500);
+  return { line, accepted };
+}
+
 export async function memberAccessWithSuggestionsOpen(page, outDir) {
   await typeNewLineAfter(page, "queue.go", QUEUE_FRONT_LINE, MEMBER_ACCESS);
-  const selected = await poll(page, () => selectedSuggestion(page), 60_000, 500);
+  const selected = await poll(page, () => selectedSuggestion(page), SUGGESTIONS_MS, 500);
   if (!selected) {
     throw new Error("gopls's suggestion list did not open after the member access");
   }
-  const ghost = await waitForGhost(page, "ghost-text-member-access.png", outDir);
+  const ghost = await waitForGhost(page, "ghost-text-member.png", outDir);
   if (!(await suggestWidget(page).count())) {
     throw new Error(`the suggestion list closed before the ghost text "${ghost}" appeared`);
   }
@@ -100,20 +122,14 @@ export async function tabAcceptsItemAndGhost(page, shown, outDir) {
     throw new Error("no ghost text to accept");
   }
   const head = `return ${RECEIVER}${shown.selected}`;
+  // The open list has the Tab key: the first Tab takes its item; the ghost text that then
+  // extends the line is taken by a second Tab once the list has closed.
   await page.keyboard.press("Tab");
-  const line = await poll(page, async () => {
-    const now = (await lineContaining(page, RECEIVER)).trim();
-    if (now.length > head.length) {
-      return now;
-    }
-    if ((await ghostText(page)).trim() && !(await suggestWidget(page).count())) {
-      await page.keyboard.press("Tab");
-    }
-    return "";
-  }, 15_000, 500);
-  await page.screenshot({ path: path.join(outDir, "ghost-text-member-access-accepted.png") });
-  if (!line.startsWith(head) || !wellFormed(line)) {
-    throw new Error(`line after Tab is "${line}"; selected ${shown.selected}, ghost text "${shown.ghost}"`);
+  const { line, accepted } = await tabAcceptsGhost(page, RECEIVER, head.length, shown.ghost);
+  await page.screenshot({ path: path.join(outDir, "ghost-text-member-accepted.png") });
+  if (!line.startsWith(head) || !acceptedInto(line, MEMBER_ACCESS, accepted) || !wellFormed(line)) {
+    const now = line || (await lineContaining(page, RECEIVER)).trim();
+    throw new Error(`line after Tab is "${now}"; selected ${shown.selected}, ghost text "${shown.ghost}", then "${accepted}"`);
   }
   return `selected ${shown.selected}, line is now: ${line}`;
 }
@@ -124,15 +140,15 @@ export async function crlfGhostTextReplacesAutoClosed(page, outDir) {
   if (eol !== "CRLF") {
     throw new Error(`the editor shows ${eol} line ends for a file saved with CRLF`);
   }
-  const ghost = await waitForGhost(page, "ghost-text-crlf.png", outDir);
-  await page.keyboard.press("Tab");
-  const line = await poll(page, async () => {
-    const now = (await lineContaining(page, CRLF_PREFIX)).trim();
-    return now.length > `${CRLF_PREFIX}")`.length ? now : "";
-  }, 15_000, 500);
+  const shown = await waitForGhost(page, "ghost-text-crlf.png", outDir);
+  const { line, accepted } = await tabAcceptsGhost(page, CRLF_PREFIX, `${CRLF_PREFIX}")`.length, shown);
   await page.screenshot({ path: path.join(outDir, "ghost-text-crlf-accepted.png") });
-  if (!line.startsWith(CRLF_PREFIX) || !wellFormed(line)) {
-    throw new Error(`line after Tab is "${line}" (ghost text "${ghost}"): the auto-closed ") must not be repeated`);
+  if (!acceptedInto(line, CRLF_PREFIX, accepted)) {
+    const now = line || (await lineContaining(page, CRLF_PREFIX)).trim();
+    throw new Error(`line after Tab is "${now}": the ghost text "${accepted}" was not accepted`);
+  }
+  if (!wellFormed(line)) {
+    throw new Error(`line after Tab is "${line}" (ghost text "${accepted}"): the auto-closed ") must not be repeated`);
   }
   return `CRLF file, line is now: ${line}`;
 }

@@ -10,9 +10,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CodeServer, findRunProcesses } from "./codeServer.mjs";
+import {
+  crlfGhostTextReplacesAutoClosed, memberAccessWithSuggestionsOpen, tabAcceptsGhost, tabAcceptsItemAndGhost,
+  writeGhostTextFiles,
+} from "./ghostText.mjs";
 import { plantWorkspace, startListener } from "./plants.mjs";
 import {
-  findFrame, ghostText, goTo, lineContaining, openFile, poll, runCommand, SHORT_MS, statusItemText, waitForWorkbench,
+  acceptedInto, findFrame, ghostText, goTo, lineContaining, openFile, poll, runCommand, SHORT_MS, statusItemText, waitForWorkbench,
 } from "./workbench.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -62,7 +66,7 @@ async function check(page, name, body) {
 function updateDocs() {
   const docs = path.join(ROOT, "docs");
   mkdirSync(docs, { recursive: true });
-  for (const name of ["health-check.png", "ghost-text.png", "hover.png", "status-bar.png"]) {
+  for (const name of ["health-check.png", "ghost-text.png", "ghost-text-member.png", "hover.png", "status-bar.png"]) {
     copyFileSync(path.join(OUT, name), path.join(docs, name));
   }
   console.log(`updated the screenshots in ${path.relative(ROOT, docs)}/`);
@@ -214,8 +218,6 @@ const PREFIX = 'fmt.Println("total';
 async function ghostTextAppears(page, screenshot = "ghost-text.png") {
   await openFile(page, "main.go");
   await goTo(page, "18");
-  // Let the editor take the focus back from Go to Line before typing a new line.
-  await page.waitForTimeout(500);
   await page.keyboard.press("End");
   await page.keyboard.press("Enter");
   await page.keyboard.type(PREFIX, { delay: 60 });
@@ -238,32 +240,16 @@ async function ghostTextAppears(page, screenshot = "ghost-text.png") {
   return (await ghostText(page)) || ghost;
 }
 
-function isSubsequence(needle, haystack) {
-  let at = 0;
-  for (const char of haystack) {
-    if (at < needle.length && char === needle[at]) {
-      at += 1;
-    }
-  }
-  return needle.length > 0 && at === needle.length;
-}
-
 async function tabAccepts(page, ghost) {
   if (!ghost) {
     throw new Error("no ghost text to accept");
   }
-  await page.keyboard.press("Tab");
-  await page.waitForTimeout(800);
-  const line = await lineContaining(page, PREFIX);
+  const { line, accepted } = await tabAcceptsGhost(page, PREFIX, `${PREFIX}")`.length, ghost);
   await page.screenshot({ path: path.join(OUT, "ghost-text-accepted.png") });
-  // Ghost text that replaces auto-closed characters is drawn around them, so what was
-  // shown must appear in the accepted line in order, not necessarily in one piece.
-  const shown = ghost.split("\n")[0].replace(/\s+/g, "");
-  const after = line.trim().slice(PREFIX.length).replace(/\s+/g, "");
-  if (!line.trim().startsWith(PREFIX) || !isSubsequence(shown, after)) {
-    throw new Error(`line after Tab is "${line}", ghost text was "${ghost}"`);
+  if (!acceptedInto(line, PREFIX, accepted)) {
+    throw new Error(`line after Tab is "${line || await lineContaining(page, PREFIX)}", ghost text was "${accepted}"`);
   }
-  return `line is now: ${line.trim()}`;
+  return `line is now: ${line}`;
 }
 
 /**
@@ -384,6 +370,7 @@ async function main() {
     });
     if (!installed) {return;}
     const workspace = server.copyWorkspace(path.join(ROOT, "examples/workspace"));
+    writeGhostTextFiles(workspace);
     const url = await server.start();
     browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
@@ -403,6 +390,14 @@ async function main() {
     await check(page, "typing shows ghost text from the local model", async () => (ghost = await ghostTextAppears(page)));
     await check(page, "Tab accepts the ghost text", () => tabAccepts(page, ghost));
     await check(page, "the accepted line is well-formed (auto-closed brackets not repeated)", () => acceptedLineIsWellFormed(page));
+    let member;
+    await check(page, "after a member access, ghost text shows over gopls's open suggestion list", async () => {
+      member = await memberAccessWithSuggestionsOpen(page, OUT);
+      return `selected ${member.selected}, ghost text "${member.ghost}"`;
+    });
+    await check(page, "Tab accepts the selected suggestion, then the ghost text", () => tabAcceptsItemAndGhost(page, member, OUT));
+    await check(page, "in a CRLF file, accepted ghost text does not repeat the auto-closed \")",
+      () => crlfGhostTextReplacesAutoClosed(page, OUT));
     // After a completion, so that the report shows the loaded model's KV cache and latency.
     await check(page, "Go: Health Check shows gopls running and the AI model ready with its KV cache type", () => healthCheck(page));
     await check(page, "Go: Restart gopls (Sidecar) restarts gopls", () => restartGopls(page));

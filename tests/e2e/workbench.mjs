@@ -38,10 +38,14 @@ export async function runCommand(page, title) {
   await page.keyboard.press("Enter");
 }
 
-/** Moves the cursor with "Go to Line/Column" (Ctrl+G): `where` is "14:22" or "18". */
+/**
+ * Moves the cursor with "Go to Line/Column" (Ctrl+G): `where` is "14:22" or "18". Returns
+ * once the quick input has closed, so that keys typed next go to the editor.
+ */
 export async function goTo(page, where) {
   await quickInput(page, "Control+G", `:${where}`);
   await page.keyboard.press("Enter");
+  await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: SHORT_MS });
 }
 
 export function normalise(text) {
@@ -68,20 +72,44 @@ export async function findFrame(page, selector, timeoutMs) {
   throw new Error(`no frame shows ${selector} within ${timeoutMs / 1000} s`);
 }
 
+const GHOST_TEXT = ".ghost-text-decoration, .ghost-text-decoration-preview";
+
 export async function ghostText(page) {
-  const parts = await page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview")
-    .allTextContents();
+  const parts = await page.locator(`.monaco-editor :is(${GHOST_TEXT})`).allTextContents();
   return normalise(parts.join(""));
 }
 
-/** The text of the editor line that contains `needle`, or "". */
+/**
+ * The text of the editor line that contains `needle`, or "". Ghost text is left out: it is
+ * drawn inside the line, so with it a suggestion not yet accepted would read as accepted.
+ */
 export async function lineContaining(page, needle) {
-  for (const text of await page.locator(".monaco-editor .view-lines .view-line").allInnerTexts()) {
-    if (normalise(text).includes(needle)) {
-      return normalise(text);
+  const lines = await page.locator(".monaco-editor .view-lines .view-line").evaluateAll((nodes, ghostText) => nodes.map((node) => {
+    const copy = node.cloneNode(true);
+    copy.querySelectorAll(ghostText).forEach((ghost) => ghost.remove());
+    return copy.textContent ?? "";
+  }), GHOST_TEXT);
+  return lines.map(normalise).find((text) => text.includes(needle)) ?? "";
+}
+
+/**
+ * Whether the ghost text `shown` went into `line` after `typed`. Ghost text that replaces
+ * auto-closed characters is drawn around them, so it must appear in order, not in one piece;
+ * a Tab typed as a character instead of accepting the ghost text does not count.
+ */
+export function acceptedInto(line, typed, shown) {
+  const wanted = shown.split("\n")[0].replace(/\s+/g, "");
+  const trimmed = line.trim();
+  if (!trimmed.startsWith(typed) || !wanted) {
+    return false;
+  }
+  let at = 0;
+  for (const char of trimmed.slice(typed.length).replace(/\s+/g, "")) {
+    if (at < wanted.length && char === wanted[at]) {
+      at += 1;
     }
   }
-  return "";
+  return at === wanted.length;
 }
 
 /** Polls `probe` until it returns a truthy value or the time is up. */
