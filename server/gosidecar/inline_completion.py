@@ -38,7 +38,9 @@ async def complete_inline(
     others = [(d.uri, d.text) for d in documents.all() if d.uri != uri and d.language_id == doc.language_id]
     selected = params.context.selected_completion_info
     text, position = (doc.text, params.position) if selected is None else with_item_accepted(doc.text, selected)
-    request = CompletionRequest(uri, text, position.line, position.character, others[:_EXTRA_CONTEXT_FILES])
+    request = CompletionRequest(
+        uri, text, position.line, position.character, others[:_EXTRA_CONTEXT_FILES], gopls_text=selected is None
+    )
     cancel = threading.Event()
     loop = asyncio.get_running_loop()
     try:

@@ -142,6 +142,14 @@ class Proxy:
             self._send_to_gopls(message)
         return future
 
+    def cancel_gopls_request(self, future: Future[Any]) -> None:
+        """Give up our own request: gopls is told to stop, and its answer will be dropped."""
+        for msg_id, pending in list(self._own_requests.items()):
+            if pending is future:
+                self._own_requests.pop(msg_id, None)
+                self.notify_gopls("$/cancelRequest", {"id": msg_id})
+        future.cancel()
+
     def _take_own(self, msg_id: MessageId | None) -> Future[Any] | None:
         """The future of our own request to gopls `msg_id`, if it is one (a table lookup)."""
         if not isinstance(msg_id, str) or not msg_id.startswith(self._own_prefix):

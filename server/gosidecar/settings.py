@@ -72,6 +72,8 @@ class AiSettings:
     """Give up on a suggestion after this long."""
     debounceMs: int = 120  # noqa: N815 (wire name)
     """Wait this long after a keystroke before asking the model."""
+    grounding: bool = True
+    """Ground suggestions in gopls: its names at the cursor constrain and check the first identifier."""
 
 
 @dataclass

@@ -12,6 +12,7 @@ from lsprotocol.types import ErrorCodes
 
 from . import __version__
 from .completion import CompletionService
+from .completion.grounding import GoplsCandidates
 from .documents import DocumentStore
 from .editor_state import EditorState
 from .file_events import FileEventService
@@ -62,7 +63,9 @@ class Sidecar:
         )
         self.server = build_server(self, loop)
         self.progress = ClientProgress(self.server.work_done_progress, supported=False)
-        self.completion = CompletionService(self.settings.ai, self.progress, self.history)
+        self.completion = CompletionService(
+            self.settings.ai, self.progress, self.history, grounding=GoplsCandidates(self.proxy)
+        )
         self.features: list[HealthSource] = [self.file_events, self.completion]
         self._attach_lifecycle()
         self.proxy.serve_on_sidecar(

@@ -15,6 +15,9 @@ class Limits:
     time_budget_s: float
     """Generation time once the prompt is evaluated; prompt work is kept in the KV cache,
     so it is bounded by cancellation (the next keystroke), not by this budget."""
+    identifier_continuations: tuple[str, ...] = ()
+    """When not empty, the text after the cursor starts with one of these and then a
+    character that ends an identifier: gopls's names at the cursor, less what is typed."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import numpy as np
 
 from gosidecar.completion.engine import Engine, Generation, Limits
 from gosidecar.completion.gguf import GgufInfo
+from gosidecar.completion.grounding import TokenMask
 from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError
 from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens, split_trailing_word
 from gosidecar.settings import KvCacheType
@@ -95,6 +96,8 @@ class LocalEngine(Engine):
         self._pieces: dict[int, bytes] = {}
         self._token_of: dict[bytes, int] = {}
         self._sorted_pieces, self._sorted_ids = self._vocabulary_by_text()
+        self._mask: TokenMask | None = None
+        """Built on the first grounded request."""
 
     def tokenize(self, text: str, add_bos: bool) -> list[int]:
         tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos)
@@ -119,8 +122,14 @@ class LocalEngine(Engine):
         text = ""
         count = 0
         finished = cancelled = False
+        targets = [healed + rest.encode() for rest in limits.identifier_continuations]
         while True:
-            token = self._next_token(healed[len(output) :])
+            if targets and TokenMask.released(output, targets):
+                targets = []  # the identifier is complete: the rest is the model's own
+            if targets:
+                token = self._constrained_token(output, targets, healed)
+            else:
+                token = self._next_token(healed[len(output) :])
             if token is None or self._is_end_of_generation(token):
                 finished = True
                 break
@@ -199,6 +208,22 @@ class LocalEngine(Engine):
         if not candidates.size:
             return None
         return int(candidates[np.argmax(logits[candidates])])
+
+    def _constrained_token(self, output: bytes, targets: list[bytes], healed: bytes) -> int | None:
+        """The best token that keeps the output on one of `targets`; None to end there.
+
+        While healing, tokens that cover the rest of `healed` come first (as in `_next_token`).
+        """
+        if self._mask is None:
+            self._mask = TokenMask(self._sorted_pieces, self._sorted_ids)
+        allowed, may_end = self._mask.allowed(output, targets)
+        if len(output) < len(healed):
+            covering = [t for t in allowed if len(output) + len(self._piece(int(t))) >= len(healed)]
+            allowed = np.asarray(covering, dtype=np.int32) if covering else allowed
+        logits = self._last_logits()
+        if not allowed.size or (may_end and self._is_end_of_generation(int(np.argmax(logits)))):
+            return None
+        return int(allowed[np.argmax(logits[allowed])])
 
     def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
         from llama_cpp import llama_get_logits_ith  # noqa: PLC0415

@@ -21,16 +21,18 @@ import functools
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from gosidecar.completion.cache import CacheKey, SuggestionCache
 from gosidecar.completion.cursor import CursorContext, Edit
 from gosidecar.completion.engine import Engine, EngineCrashedError, EngineError, Generation, Limits
 from gosidecar.completion.gguf import GgufError, GgufInfo, read_gguf
+from gosidecar.completion.grounding import Candidates, CandidateSource, Site, checked, site_at
 from gosidecar.completion.model import (
     ModelUnavailableError,
     check_fits_in_memory,
@@ -90,6 +92,9 @@ class CompletionRequest:
     """LSP position: 0-based line, UTF-16 code units."""
     extra_context: list[tuple[str, str]] = field(default_factory=list)
     """Other open files as (uri, text)."""
+    gopls_text: bool = True
+    """`text` is the document as gopls has it (not with a suggestion-list item accepted
+    in it): only then can gopls ground the suggestion."""
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,16 @@ class CompletionService:
     """Implements gosidecar.problems.HealthSource. Thread-safe."""
 
     def __init__(
-        self, settings: AiSettings, progress: ProgressReporter | None = None, history: History | None = None
+        self,
+        settings: AiSettings,
+        progress: ProgressReporter | None = None,
+        history: History | None = None,
+        grounding: CandidateSource | None = None,
     ) -> None:
         self._settings = settings
+        self._grounding = grounding
+        self._grounded: Counter[str] = Counter()
+        """Suggestions "constrained" to gopls's names, "cut" or "dropped" by the check."""
         self._history = history if history is not None else History()
         self._progress = progress
         self._budget = PromptBudget()
@@ -184,17 +196,23 @@ class CompletionService:
 
             if superseded.wait(settings.debounceMs / 1000) or cancel.is_set():
                 return CompletionResult("", cancelled=True)
+            asked = self._ask_gopls(request, context)
             model = self._ready_model(is_cancelled)
             if model is None:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._error)
             prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
-            limits = Limits(settings.maxTokens, settings.timeBudgetMs / 1000)
+            candidates = self._candidates(asked, is_cancelled)
+            limits = Limits(
+                settings.maxTokens,
+                settings.timeBudgetMs / 1000,
+                candidates.continuations if candidates and model.info else (),
+            )
             generation = self._inference.submit(self._generate, model, prompt, limits, is_cancelled, context).result()
             if generation is None:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._error)
             if generation.cancelled:
                 return _result(context.edit(""), generation)
-            suggestion = finalize(context, generation.text, generation.finished)
+            suggestion = finalize(context, self._checked(generation.text, candidates, limits), generation.finished)
             self._record(generation)
             if suggestion.text or generation.finished:  # a cut-short nothing may do better next time
                 self._cache.put(key, context.line_prefix, suggestion)
@@ -202,6 +220,35 @@ class CompletionService:
         finally:
             self._release(request.uri, superseded)
             self._touch()
+
+    def _ask_gopls(self, request: CompletionRequest, context: CursorContext) -> tuple[Site, Future[Any]] | None:
+        """Ask gopls for its candidates at a member access or an identifier being typed."""
+        site = site_at(context)
+        if site is None or self._grounding is None or not self._settings.grounding or not request.gopls_text:
+            return None
+        return site, self._grounding.ask(request.uri, context.position)
+
+    def _candidates(
+        self, asked: tuple[Site, Future[Any]] | None, is_cancelled: Callable[[], bool]
+    ) -> Candidates | None:
+        if asked is None or self._grounding is None:
+            return None
+        site, future = asked
+        names = self._grounding.names(future, is_cancelled)
+        return Candidates(site, names) if names else None
+
+    def _checked(self, text: str, candidates: Candidates | None, limits: Limits) -> str:
+        """The generated text with what gopls does not know cut off (checked before shown)."""
+        if candidates is None:
+            return text
+        with self._lock:
+            self._grounded["constrained"] += bool(limits.identifier_continuations)
+        if not text:
+            return text
+        text, verdict = checked(text, candidates)
+        with self._lock:
+            self._grounded[verdict] += 1
+        return text
 
     def _generate(
         self,
@@ -438,6 +485,9 @@ class CompletionService:
                 "loadMs": round(model.load_ms) if model else 0,
                 "modelProcessPid": model.pid if model else 0,
                 "modelProcessCrashes": self._crash_count,
+                "groundingConstrained": self._grounded["constrained"],
+                "groundingCut": self._grounded["cut"],
+                "groundingDropped": self._grounded["dropped"],
             }
 
     def problems(self) -> list[Problem]:

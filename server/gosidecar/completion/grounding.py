@@ -1,0 +1,257 @@
+"""Ghost text grounded in gopls: gopls is the monitor of the model's identifiers.
+
+At a member access (`x.` or `x.Fo` being typed) and at an identifier being typed, the
+sidecar asks gopls for its completion candidates there (`textDocument/completion` through
+the proxy, as the sidecar's own request: the editor's requests do not wait for it, and it
+is cancelled at gopls when the suggestion is). Their names are the identifiers that may
+come next. The local model's first identifier is constrained to them (`TokenMask`, a
+logits mask), the model ranking them; after it generation goes on freely. Whatever the
+backend, a suggestion is checked before it is shown (`checked`): one whose first
+identifier gopls does not offer is dropped, and one that later names a member of the same
+receiver that gopls does not offer is cut before it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from lsprotocol.types import CompletionItemKind
+
+from gosidecar.completion.cursor import CursorContext
+from gosidecar.completion.go_scan import scan_go
+
+BUDGET_S = 1.0
+"""Longest wait for gopls's candidates; without them the suggestion is not grounded."""
+_POLL_S = 0.02
+_LEADING_NAME = re.compile(r"\w+")
+_GO_KEYWORDS = frozenset(
+    [
+        "break",
+        "case",
+        "chan",
+        "const",
+        "continue",
+        "default",
+        "defer",
+        "else",
+        "fallthrough",
+        "for",
+        "func",
+        "go",
+        "goto",
+        "if",
+        "import",
+        "interface",
+        "map",
+        "package",
+        "range",
+        "return",
+        "select",
+        "struct",
+        "switch",
+        "type",
+        "var",
+    ]
+)
+_MAX_PIECE_BYTES = 32
+"""Bytes of each token kept for the mask; longer identifiers are not constrained past this."""
+
+Verdict = Literal["kept", "cut", "dropped"]
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the cursor asks for an identifier."""
+
+    fragment: str
+    """The identifier typed so far ("" right after a `.`)."""
+    member: bool
+    """After a `.`: gopls offers the members of what is before it."""
+    receiver: str | None = None
+    """`x.y` in `x.y.Fo` when it is a plain name or selector (not `f().Fo`)."""
+
+
+_SITE = re.compile(r"(?:(?P<receiver>[^\W\d]\w*(?:\.[^\W\d]\w*)*)?(?P<dot>\.))?(?P<fragment>\w*)$")
+_NOT_CODE = ('"', "'", "`", "\n", "*/")
+"""What `GoScan.open` ends with inside a string, a rune, a raw string or a comment."""
+
+
+def site_at(context: CursorContext) -> Site | None:
+    """A member access or an identifier being typed at the cursor, in code; else None."""
+    prefix = context.line_prefix
+    if context.line_suffix[:1].isidentifier():
+        return None  # inside a word: the identifier is already there
+    match = _SITE.search(prefix)
+    if match is None:
+        return None
+    fragment, member = match.group("fragment"), match.group("dot") is not None
+    if fragment[:1].isdigit() or (not member and (not fragment or fragment in _GO_KEYWORDS)):
+        return None
+    if any(closer in _NOT_CODE for closer in scan_go(prefix).open[-1:]):
+        return None
+    return Site(fragment, member, match.group("receiver"))
+
+
+@dataclass(frozen=True)
+class Candidates:
+    site: Site
+    names: frozenset[str]
+    """The identifiers gopls offers at the site."""
+
+    @property
+    def continuations(self) -> tuple[str, ...]:
+        """What may follow the cursor: the rest of each name that starts with the fragment."""
+        fragment = self.site.fragment
+        return tuple(sorted(name[len(fragment) :] for name in self.names if name.startswith(fragment)))
+
+
+class GoplsRequester(Protocol):
+    def request_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> Future[Any]: ...
+
+    def cancel_gopls_request(self, future: Future[Any]) -> None: ...
+
+
+class CandidateSource(Protocol):
+    def ask(self, uri: str, position: tuple[int, int]) -> Future[Any]: ...
+
+    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> frozenset[str] | None: ...
+
+
+class GoplsCandidates:
+    """gopls's completion candidates, asked through the proxy as the sidecar's own request."""
+
+    def __init__(self, gopls: GoplsRequester, budget_s: float = BUDGET_S) -> None:
+        self._gopls = gopls
+        self._budget_s = budget_s
+
+    def ask(self, uri: str, position: tuple[int, int]) -> Future[Any]:
+        line, character = position
+        params = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
+        return self._gopls.request_gopls("textDocument/completion", params)
+
+    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> frozenset[str] | None:
+        """The candidates' names, or None when gopls has none, fails, is late, or the request is cancelled."""
+        deadline = time.monotonic() + self._budget_s
+        while not is_cancelled() and time.monotonic() < deadline:
+            try:
+                return names_of(asked.result(timeout=_POLL_S))
+            except FutureTimeout:
+                continue
+            except (CancelledError, RuntimeError, ConnectionError):
+                return None
+        self._gopls.cancel_gopls_request(asked)
+        return None
+
+
+def names_of(result: object) -> frozenset[str] | None:
+    """The identifiers of a `textDocument/completion` result (`Front().Value` names `Front`)."""
+    items = result.get("items") if isinstance(result, dict) else result
+    if not isinstance(items, list):
+        return None
+    names = set()
+    for item in items:
+        label = item.get("label") if isinstance(item, dict) else None
+        if not isinstance(label, str) or item.get("kind") == CompletionItemKind.Snippet or label.endswith("!"):
+            continue  # a snippet (`ifnotnil!`, a postfix template) is not a name
+        found = _LEADING_NAME.match(label)
+        if found is not None:
+            names.add(found.group())
+    return frozenset(names) or None
+
+
+def checked(text: str, candidates: Candidates) -> tuple[str, Verdict]:
+    """`text` (what follows the cursor) with what gopls does not know cut off.
+
+    The first identifier must be a candidate: otherwise nothing is left. A later member
+    of the same receiver (`l.Len() > 0 && l.Frnt()`) must be one too: the text is cut
+    before it.
+    """
+    fragment, receiver = candidates.site.fragment, candidates.site.receiver
+    leading = _LEADING_NAME.match(text)
+    first = fragment + (leading.group() if leading else "")
+    if first not in candidates.names:
+        return "", "dropped"
+    if receiver is None:
+        return text, "kept"
+    for use in re.finditer(rf"(?<![\w.]){re.escape(receiver)}\.(\w+)", text):
+        if use.group(1) not in candidates.names:
+            return text[: use.start()].rstrip(), "cut"
+    return text, "kept"
+
+
+# ----------------------------------------------------------------- the logits mask
+
+
+def _non_word_bytes() -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Bytes that end an identifier; 0 (past a token's end) and UTF-8 bytes of letters do not."""
+    table = np.zeros(256, dtype=np.bool_)
+    for byte in range(1, 0x80):
+        table[byte] = not (chr(byte).isalnum() or chr(byte) == "_")
+    return table
+
+
+_ENDS_NAME = _non_word_bytes()
+
+
+class TokenMask:
+    """Which tokens keep the output on one of the allowed names, over a whole vocabulary.
+
+    A name may be spelled by any tokens, not only the tokenizer's own split: at each step
+    the allowed tokens are those that are a prefix of a name's rest, and those that
+    complete it and go on with a character that ends an identifier (`Len(`). Once a name
+    is complete and followed by such a character, the output is free.
+    """
+
+    def __init__(self, sorted_pieces: list[bytes], sorted_ids: np.ndarray[Any, np.dtype[np.int32]]) -> None:
+        self._pieces = sorted_pieces
+        self._ids = sorted_ids
+        padded = np.array([piece[:_MAX_PIECE_BYTES] for piece in sorted_pieces], dtype=f"S{_MAX_PIECE_BYTES}")
+        self._bytes = padded.view(np.uint8).reshape(len(sorted_pieces), _MAX_PIECE_BYTES)
+
+    @staticmethod
+    def released(output: bytes, targets: Sequence[bytes]) -> bool:
+        """Whether the output has completed a name and gone past it."""
+        return any(
+            len(output) > len(target) and output.startswith(target) and _ENDS_NAME[output[len(target)]]
+            for target in targets
+        )
+
+    def allowed(self, output: bytes, targets: Sequence[bytes]) -> tuple[np.ndarray[Any, np.dtype[np.int32]], bool]:
+        """The tokens that may come next while not released, and whether the output may end here.
+
+        The caller prefers, among them, those that cover the healed prompt end at once, as
+        token healing does (otherwise `\t\tl.` could be redone as a lone `\t`)."""
+        found: list[np.ndarray[Any, np.dtype[np.int32]]] = []
+        may_end = False
+        for target in targets:
+            if not target.startswith(output):
+                continue
+            rest = target[len(output) :]
+            may_end = may_end or not rest
+            found.extend(self._spelled(rest[:size]) for size in range(1, len(rest) + 1))
+            found.append(self._completing(rest))
+        if not found:
+            return np.zeros(0, dtype=np.int32), may_end
+        return np.unique(np.concatenate(found)), may_end
+
+    def _spelled(self, piece: bytes) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """All tokens whose text is `piece`: a byte token may spell `.` as well as the real `.` token."""
+        first = bisect.bisect_left(self._pieces, piece)
+        return self._ids[first : bisect.bisect_right(self._pieces, piece, lo=first)]
+
+    def _completing(self, rest: bytes) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """Tokens that start with `rest` and then end the identifier."""
+        if len(rest) >= _MAX_PIECE_BYTES:
+            return np.zeros(0, dtype=np.int32)
+        first = bisect.bisect_left(self._pieces, rest)
+        last = bisect.bisect_left(self._pieces, rest + b"\xff", lo=first)
+        ends = _ENDS_NAME[self._bytes[first:last, len(rest)]]
+        return self._ids[first:last][ends]

@@ -1,0 +1,192 @@
+"""Ghost text grounded in gopls: the site, the check, the token mask, and the whole path
+through `gosidecar serve` with the real gopls and the real model on held-out Go code."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gosidecar.completion.cursor import CursorContext
+from gosidecar.completion.grounding import Candidates, Site, TokenMask, checked, names_of, site_at
+from gosidecar.documents import position_at
+from gosidecar.lsp_client import LspClient
+from gosidecar.uris import path_to_uri
+from tests.completion.conftest import GOROOT
+from tests.support import sidecar_command
+
+
+def _site(line: str) -> Site | None:
+    return site_at(CursorContext.at_offset(line + "\n}\n", len(line)))
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("\treturn l.Fo", Site("Fo", member=True, receiver="l")),
+        ("\tx := fmt.", Site("", member=True, receiver="fmt")),
+        ("\ty := f().Le", Site("Le", member=True, receiver=None)),
+        ("\tif err", Site("err", member=False)),
+        ('\ts := "a.b', None),
+        ("\t// see l.Fo", None),
+        ("\treturn", None),
+        ("\tx = 1.5", None),
+        ("\tx = ", None),
+    ],
+)
+def test_sites_are_member_accesses_and_identifiers_in_code(line: str, expected: Site | None) -> None:
+    assert _site(line) == expected
+
+
+def test_completion_labels_give_the_names() -> None:
+    items = [{"label": "PushBack"}, {"label": "Front().Value"}, {"label": 3}, {"label": "ifnotnil!", "kind": 15}]
+    result = {"isIncomplete": True, "items": items}
+    assert names_of(result) == {"PushBack", "Front"}
+    assert names_of({"items": []}) is None
+    assert names_of(None) is None
+
+
+def test_the_check_drops_an_unknown_first_name_and_cuts_an_unknown_member() -> None:
+    candidates = Candidates(Site("", member=True, receiver="l"), frozenset({"Len", "Front", "PushBack"}))
+    assert checked("Len() > 0", candidates) == ("Len() > 0", "kept")
+    assert checked("Size() > 0", candidates) == ("", "dropped")
+    assert checked("Len() > 0 && l.Frnt() != nil", candidates) == ("Len() > 0 &&", "cut")
+    typed = Candidates(Site("Pu", member=True, receiver="l"), frozenset({"PushBack"}))
+    assert checked("shBack(v)", typed) == ("shBack(v)", "kept")
+    assert checked("sh(v)", typed) == ("", "dropped")
+
+
+def _toy_mask(pieces: list[bytes]) -> tuple[TokenMask, dict[bytes, int]]:
+    ordered = sorted(pieces)
+    ids = {piece: index for index, piece in enumerate(pieces)}
+    sorted_ids = np.array([ids[piece] for piece in ordered], dtype=np.int32)
+    return TokenMask(ordered, sorted_ids), ids
+
+
+def test_the_mask_allows_any_spelling_of_a_name_then_releases() -> None:
+    mask, ids = _toy_mask([b"P", b"Push", b"Back", b"PushBack", b"PushBack(", b"Pop", b"Len", b"(", b"x", b"Pushy"])
+    targets = [b"PushBack", b"Len"]
+    allowed, may_end = mask.allowed(b"", targets)
+    assert {int(t) for t in allowed} == {ids[p] for p in (b"P", b"Push", b"PushBack", b"PushBack(", b"Len")}
+    assert not may_end
+    allowed, _ = mask.allowed(b"Push", targets)
+    assert {int(t) for t in allowed} == {ids[b"Back"]}
+    allowed, may_end = mask.allowed(b"PushBack", targets)
+    assert {int(t) for t in allowed} == {ids[b"("]}
+    assert may_end
+    assert not mask.released(b"PushBack", targets)
+    assert mask.released(b"PushBack(", targets)
+
+
+def test_the_mask_allows_every_token_that_spells_a_piece() -> None:
+    """Gemma has a byte token that is also `.`: the model's own `.` must stay allowed."""
+    pieces = [b".", b".", b"Len"]
+    mask = TokenMask(pieces, np.array([284, 236761, 7], dtype=np.int32))
+    allowed, _ = mask.allowed(b"", [b".Len"])
+    assert {int(t) for t in allowed} == {284, 236761}
+
+
+# ----------------------------------------------------------------- through `serve`
+
+# Held out: standard-library code copied at run time, never in this repository.
+HELD_OUT = ("container/list/list.go", "container/ring/ring.go")
+_MEMBER = re.compile(r"\b([a-z]\w*)\.([A-Za-z]\w*)")
+_SITES = 10
+
+
+def _member_sites(text: str) -> list[int]:
+    """Offsets right after `x.` at member accesses in function bodies, a few per file, spread out."""
+    offsets = []
+    for line_match in re.finditer(r"(?m)^\t+(?![\t/]).*$", text):
+        found = _MEMBER.search(line_match.group())
+        if found is not None:
+            offsets.append(line_match.start() + found.start(2))
+    step = max(1, len(offsets) // (_SITES // len(HELD_OUT)))
+    return offsets[::step][: _SITES // len(HELD_OUT)]
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    module = tmp_path_factory.mktemp("heldout")
+    (module / "go.mod").write_text("module example.com/heldout\n\ngo 1.21\n")
+    for relative in HELD_OUT:
+        target = module / Path(relative).parent.name / Path(relative).name
+        target.parent.mkdir()
+        shutil.copy(GOROOT / "src" / relative, target)
+    return module
+
+
+class GroundedEditor:
+    def __init__(self, workspace: Path, grounding: bool) -> None:
+        self.client = LspClient(sidecar_command(), cwd=str(workspace))
+        self.client.initialize(path_to_uri(workspace), {"ai": {"debounceMs": 0, "grounding": grounding}})
+        self.client.request("workspace/symbol", {"query": ""}, timeout=120)
+        self.version = 1
+
+    def open(self, path: Path) -> str:
+        uri = path_to_uri(path)
+        item = {"uri": uri, "languageId": "go", "version": 1, "text": path.read_text()}
+        self.client.notify("textDocument/didOpen", {"textDocument": item})
+        return uri
+
+    def set_text(self, uri: str, text: str) -> None:
+        self.version += 1
+        change = {"textDocument": {"uri": uri, "version": self.version}, "contentChanges": [{"text": text}]}
+        self.client.notify("textDocument/didChange", change)
+
+    def at(self, uri: str, text: str, offset: int) -> tuple[str, set[str]]:
+        """The ghost text at `offset`, and the names gopls offers there."""
+        line, character = position_at(text, offset)
+        position = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
+        offered = names_of(self.client.request("textDocument/completion", position, timeout=60)) or frozenset()
+        result = self.client.request("textDocument/inlineCompletion", {**position, "context": {"triggerKind": 2}}, 120)
+        items = result["items"] if result else []
+        return (items[0]["insertText"] if items else ""), set(offered)
+
+    def health(self) -> Any:
+        return self.client.request("goSidecar/health", {}, timeout=60)
+
+
+def _first_name(ghost: str) -> str:
+    found = re.match(r"\w+", ghost)
+    return found.group() if found else ""
+
+
+def _ghost_texts(workspace: Path, grounding: bool) -> tuple[list[tuple[str, str, set[str]]], Any]:
+    editor = GroundedEditor(workspace, grounding)
+    seen = []
+    try:
+        for relative in HELD_OUT:
+            path = workspace / Path(relative).parent.name / Path(relative).name
+            original = path.read_text()
+            uri = editor.open(path)
+            for site in _member_sites(original):
+                line_end = original.index("\n", site)
+                cut = original[:site] + original[line_end:]
+                editor.set_text(uri, cut)
+                ghost, offered = editor.at(uri, cut, site)
+                seen.append((original[original.rindex("\n", 0, site) + 1 : site].strip(), ghost, offered))
+            editor.set_text(uri, original)
+        return seen, editor.health()["ai"]
+    finally:
+        editor.client.shutdown()
+
+
+@pytest.mark.model
+@pytest.mark.timeout(900)
+def test_first_identifier_after_a_dot_is_one_gopls_offers(held_out: Path) -> None:
+    grounded, health = _ghost_texts(held_out, grounding=True)
+    free, free_health = _ghost_texts(held_out, grounding=False)
+    for (before, ghost, _), (_, free_ghost, _) in zip(grounded, free, strict=True):
+        print(f"{before!r:40} on: {ghost!r:40} off: {free_ghost!r}")
+    shown = [(ghost, offered) for _, ghost, offered in grounded if ghost]
+    assert shown, "grounding left no ghost text at all"
+    assert all(_first_name(ghost) in offered for ghost, offered in shown), shown
+    assert health["groundingConstrained"] >= len(shown)
+    assert free_health["groundingConstrained"] == 0
+    unknown_free = sum(1 for _, ghost, offered in free if ghost and _first_name(ghost) not in offered)
+    print(f"grounding on: {len(shown)}/{len(grounded)} shown, all known; off: {unknown_free} name unknown members")
