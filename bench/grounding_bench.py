@@ -12,6 +12,7 @@ inline completion request.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
 
 GOROOT = Path(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip())
+OUTPUT = ROOT / "test-output" / "bench" / "grounding.json"
 HELD_OUT = ("encoding/csv/reader.go", "encoding/csv/writer.go", "text/tabwriter/tabwriter.go")
 SITES = 40
 _MEMBER = re.compile(r"\b([a-z]\w*)\.([A-Za-z_]\w*)")
@@ -123,6 +125,7 @@ def session_run(module: Path, sites: list[Site], grounding: bool) -> dict[str, A
     versions: dict[Path, int] = {}
     matched = compiled = 0
     latencies = []
+    ghosts = []
     try:
         for previous, site in zip([None, *sites], sites, strict=False):
             if previous is not None and previous.path != site.path:  # the user left that file intact
@@ -134,6 +137,7 @@ def session_run(module: Path, sites: list[Site], grounding: bool) -> dict[str, A
             result = client.request("textDocument/inlineCompletion", {**params, "context": {"triggerKind": 2}}, 120)
             latencies.append((time.perf_counter() - started) * 1000)
             ghost = result["items"][0] if result and result["items"] else None
+            ghosts.append(ghost["insertText"] if ghost else "")
             matched += ghost is not None and first_identifier(ghost["insertText"]) == site.expected
             compiled += builds(module, site, ghost)
         ai = client.request("goSidecar/health", {}, timeout=60)["ai"]
@@ -150,6 +154,7 @@ def session_run(module: Path, sites: list[Site], grounding: bool) -> dict[str, A
         "constrained": ai.get("groundingConstrained", 0),
         "cut": ai.get("groundingCut", 0),
         "dropped": ai.get("groundingDropped", 0),
+        "ghostTexts": ghosts,
     }
 
 
@@ -159,6 +164,7 @@ def grounding_run() -> dict[str, Any]:
         sites = member_sites(module)
         return {
             "files": list(HELD_OUT),
+            "expected": [site.expected for site in sites],
             "off": session_run(module, sites, grounding=False),
             "on": session_run(module, sites, grounding=True),
         }
@@ -186,7 +192,10 @@ def render(figures: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    print(render(grounding_run()))
+    figures = grounding_run()
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(json.dumps(figures, indent=2))
+    print(render(figures))
     return 0
 
 

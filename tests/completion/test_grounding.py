@@ -55,6 +55,8 @@ def test_the_check_drops_an_unknown_first_name_and_cuts_an_unknown_member() -> N
     assert checked("Len() > 0", candidates) == ("Len() > 0", "kept")
     assert checked("Size() > 0", candidates) == ("", "dropped")
     assert checked("Len() > 0 && l.Frnt() != nil", candidates) == ("Len() > 0 &&", "cut")
+    field = Candidates(Site("", member=True, receiver="w"), frozenset({"w", "Comma"}))
+    assert checked("w.WriteRune(w.Comma)", field) == ("w.WriteRune(w.Comma)", "kept")
     typed = Candidates(Site("Pu", member=True, receiver="l"), frozenset({"PushBack"}))
     assert checked("shBack(v)", typed) == ("shBack(v)", "kept")
     assert checked("sh(v)", typed) == ("", "dropped")

@@ -181,9 +181,11 @@ def checked(text: str, candidates: Candidates) -> tuple[str, Verdict]:
         return "", "dropped"
     if receiver is None:
         return text, "kept"
-    for use in re.finditer(rf"(?<![\w.]){re.escape(receiver)}\.(\w+)", text):
+    # Scanned after the cursor's `.` and fragment: the first name (`w` in `w.w.Write`) is no receiver.
+    before = "." + fragment
+    for use in re.finditer(rf"(?<![\w.]){re.escape(receiver)}\.(\w+)", before + text):
         if use.group(1) not in candidates.names:
-            return text[: use.start()].rstrip(), "cut"
+            return text[: use.start() - len(before)].rstrip(), "cut"
     return text, "kept"
 
 
