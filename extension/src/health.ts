@@ -75,6 +75,10 @@ export interface HealthReport {
     loaded: boolean;
     cacheHits: number;
     lastReusedPrefixTokens: number;
+    /** Suggestions grounded in gopls (ai.grounding): first identifier constrained to its names, cut or dropped by the check. */
+    groundingConstrained: number;
+    groundingCut: number;
+    groundingDropped: number;
   };
   problems: Problem[];
   history: HealthHistory;
