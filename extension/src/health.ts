@@ -59,7 +59,8 @@ export interface HealthReport {
   };
   ai: {
     enabled: boolean;
-    state: "ready" | "loading" | "disabled" | "error";
+    /** `unloaded`: no error and no model in memory (not loaded yet, or after the idle time). */
+    state: "ready" | "loading" | "unloaded" | "disabled" | "error";
     modelPath: string;
     modelQuantization: string;
     kvCacheTypeK: string;
@@ -75,6 +76,10 @@ export interface HealthReport {
     loaded: boolean;
     cacheHits: number;
     lastReusedPrefixTokens: number;
+    loadMs: number;
+    /** The model runs in a process of its own (0 when not loaded), restarted after a crash. */
+    modelProcessPid: number;
+    modelProcessCrashes: number;
     /** Suggestions grounded in gopls (ai.grounding): first identifier constrained to its names, cut or dropped by the check. */
     groundingConstrained: number;
     groundingCut: number;
@@ -115,6 +120,8 @@ export function aiText(report: HealthReport): string {
       return "AI ready";
     case "loading":
       return "AI loading";
+    case "unloaded":
+      return "AI idle";
     case "disabled":
       return "AI off";
     case "error":

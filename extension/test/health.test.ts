@@ -26,6 +26,7 @@ test("near the limit the status turns to the warning colour", () => {
 
 test("no limit shows only the memory; a loading model says so", () => {
   assert.equal(statusView(report({ limit: 0, aiState: "loading" })).text, "$(pulse) gopls 300 MB · AI loading");
+  assert.equal(statusView(report({ limit: 0, aiState: "unloaded" })).text, "$(pulse) gopls 300 MB · AI idle");
 });
 
 test("fix texts map to the action a button can take", () => {

@@ -75,6 +75,6 @@ test("the schema check catches drift on either side", () => {
   assert.deepEqual(schemaErrors(drifted, schema as Schema), [
     'report.fileEvents: "storms" is not in the schema',
     'report.ai: no "cacheHits"',
-    'report.ai.state: "sleeping" not in ["ready","loading","disabled","error"]',
+    'report.ai.state: "sleeping" not in ["ready","loading","unloaded","disabled","error"]',
   ]);
 });
