@@ -1,15 +1,19 @@
 """The sidecar's own LSP methods, served by pygls on the event loop.
 
-pygls sees only what the proxy hands it (the methods named in SIDECAR_METHODS, their
-cancellations and the editor's answers to pygls's own requests); everything else never
-touches it. Its output goes back through the proxy's client writer.
+pygls sees only what the proxy hands it (the methods registered here, their cancellations
+and the editor's answers to pygls's own requests); everything else never touches it. Its
+output goes back through the proxy's client writer. The handlers get `SidecarServices`,
+a few narrow callables, not the assembled sidecar: this module imports nothing above it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
 
 from lsprotocol import types
 from lsprotocol.types import ErrorCodes
@@ -17,11 +21,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
-from .inline_completion import complete_inline
 from .message import Kind, Message, error_response
-
-if TYPE_CHECKING:
-    from .sidecar import Sidecar
 
 logger = logging.getLogger(__name__)
 
@@ -30,25 +30,44 @@ RESTART_GOPLS = "goSidecar/restartGopls"
 INLINE_COMPLETION_ACCEPTED = "goSidecar/inlineCompletionAccepted"
 
 
-class _ProxyWriter:
-    """pygls's writer: frames go out through the proxy, which notes our request ids."""
+@dataclass(frozen=True)
+class SidecarServices:
+    """What the sidecar's own methods need from the rest of the sidecar."""
 
-    def __init__(self, sidecar: Sidecar) -> None:
-        self._sidecar = sidecar
+    health_report: Callable[[], dict[str, Any]]
+    complete_inline: Callable[[types.InlineCompletionParams], Awaitable[types.InlineCompletionList | None]]
+    record_accepted: Callable[[], None]
+    restart_gopls: Callable[[], Future[None]]
+    send_to_client: Callable[[Message], None]
+    """A message the proxy passes on as it is (error answers)."""
+    send_from_server: Callable[[Message], None]
+    """pygls's own output: the proxy notes its request ids so the answers come back here."""
+
+
+class _ProxyWriter:
+    """pygls's writer: frames go out through the proxy."""
+
+    def __init__(self, send: Callable[[Message], None]) -> None:
+        self._send = send
 
     def write(self, data: bytes) -> None:
-        self._sidecar.proxy.send_to_client_from_sidecar(Message(data))
+        self._send(Message(data))
 
     def close(self) -> None:
         pass
 
 
 class SidecarServer(LanguageServer):
-    def __init__(self, sidecar: Sidecar, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, services: SidecarServices, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__("gosidecar", __version__)
-        self.sidecar = sidecar
+        self.services = services
         self.loop = loop
-        self.protocol.set_writer(_ProxyWriter(sidecar), include_headers=False)
+        self.protocol.set_writer(_ProxyWriter(services.send_from_server), include_headers=False)
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """The methods registered with pygls: what the proxy must hand to this server."""
+        return frozenset(self.protocol.fm.features)
 
     def dispatch(self, message: Message) -> None:
         """Hand a message to pygls; called from the client reader thread."""
@@ -61,32 +80,32 @@ class SidecarServer(LanguageServer):
         try:
             self.protocol.handle_message(self.protocol.structure_message(obj))
         except JsonRpcException as error:
-            self.sidecar.proxy.send_to_client(error_response(message.id, error.code, error.message))
+            self.services.send_to_client(error_response(message.id, error.code, error.message))
         except Exception as error:  # a bug in a handler must not take the proxy down
             logger.exception("sidecar handler for %s failed", message.method)
             if message.id is not None:
-                self.sidecar.proxy.send_to_client(error_response(message.id, ErrorCodes.InternalError, str(error)))
+                self.services.send_to_client(error_response(message.id, ErrorCodes.InternalError, str(error)))
 
 
-def build_server(sidecar: Sidecar, loop: asyncio.AbstractEventLoop) -> SidecarServer:
-    server = SidecarServer(sidecar, loop)
+def build_server(services: SidecarServices, loop: asyncio.AbstractEventLoop) -> SidecarServer:
+    server = SidecarServer(services, loop)
 
     @server.feature(HEALTH)
     def health(ls: SidecarServer, params: Any) -> dict[str, Any]:
-        return ls.sidecar.health_report()
+        return services.health_report()
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)
     async def inline_completion(
         ls: SidecarServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        return await complete_inline(ls.sidecar.completion, ls.sidecar.documents, params)
+        return await services.complete_inline(params)
 
     @server.feature(INLINE_COMPLETION_ACCEPTED)
     def inline_completion_accepted(ls: SidecarServer, params: Any) -> None:
-        ls.sidecar.history.record_accepted()
+        services.record_accepted()
 
     @server.feature(RESTART_GOPLS)
     async def restart_gopls(ls: SidecarServer, params: Any) -> None:
-        await asyncio.wrap_future(ls.sidecar.supervisor.request_restart("manual"))
+        await asyncio.wrap_future(services.restart_gopls())
 
     return server

@@ -7,7 +7,6 @@ import logging
 import threading
 from typing import Any
 
-from lsprotocol import types
 from lsprotocol.types import ErrorCodes
 
 from . import __version__
@@ -20,12 +19,13 @@ from .file_events.wiring import attach as attach_file_events
 from .file_events.wiring import gopls_sender
 from .framing import FrameReader, FrameWriter
 from .history import History
+from .inline_completion import complete_inline
 from .lsp_schema import check_initialize_params
 from .message import Kind, Message, Rejected, response
 from .problems import HealthSource, Problem
 from .progress import ClientProgress
 from .proxy import Proxy, Side
-from .server import HEALTH, INLINE_COMPLETION_ACCEPTED, RESTART_GOPLS, build_server
+from .server import SidecarServices, build_server
 from .settings import Settings, parse_settings, settings_from_configuration_change
 from .supervisor import GoplsSupervisor
 
@@ -61,21 +61,30 @@ class Sidecar:
         self.supervisor = GoplsSupervisor(
             self.proxy, self.state, lambda: self.settings, loop, self.history, request_client=self._request_client
         )
-        self.server = build_server(self, loop)
+        self.server = build_server(self._server_services(), loop)
         self.progress = ClientProgress(self.server.work_done_progress, supported=False)
         self.completion = CompletionService(
             self.settings.ai, self.progress, self.history, grounding=GoplsCandidates(self.proxy)
         )
         self.features: list[HealthSource] = [self.file_events, self.completion]
         self._attach_lifecycle()
-        self.proxy.serve_on_sidecar(
-            [HEALTH, RESTART_GOPLS, INLINE_COMPLETION_ACCEPTED, types.TEXT_DOCUMENT_INLINE_COMPLETION],
-            self.server.dispatch,
-        )
+        self.proxy.serve_on_sidecar(self.server.methods, self.server.dispatch)
 
     def _request_client(self, method: str, params: Any) -> None:
         """The sidecar's requests to the editor all leave through pygls (answers come back to it)."""
         self.server.protocol.send_request(method, params)
+
+    def _server_services(self) -> SidecarServices:
+        # Late-bound: the completion service is built after the server (it reports
+        # progress through pygls).
+        return SidecarServices(
+            health_report=self.health_report,
+            complete_inline=lambda params: complete_inline(self.completion, self.documents, params),
+            record_accepted=self.history.record_accepted,
+            restart_gopls=lambda: self.supervisor.request_restart("manual"),
+            send_to_client=self.proxy.send_to_client,
+            send_from_server=self.proxy.send_to_client_from_sidecar,
+        )
 
     def _attach_lifecycle(self) -> None:
         proxy = self.proxy

@@ -343,7 +343,8 @@ class CompletionService:
             model = self._open_backend(settings, progress)
         except Exception as error:  # whatever the model does, the sidecar carries on
             log.info("completion model failed to load: %s", error)
-            self._set_error(_describe(error), key=_source_key(settings))
+            if not self._closed:  # a load cut short by shutdown is no error of the model's
+                self._set_error(_describe(error), key=_source_key(settings))
         if progress is not None:
             progress.end("completion model ready" if model else "completion model failed")
         with self._lock:
@@ -367,7 +368,7 @@ class CompletionService:
         if progress is not None:
             progress.report(f"loading {path.name} ({info.quantization})", 40)
         check_fits_in_memory(info, CONTEXT_TOKENS, settings.kvCacheType)
-        engine = WorkerEngine(path, info, settings.kvCacheType, CONTEXT_TOKENS)
+        engine = WorkerEngine(path, info, settings.kvCacheType, CONTEXT_TOKENS, abandoned=lambda: self._closed)
         return _LoadedModel(engine, str(path), info, load_ms=engine.load_ms, pid=engine.pid)
 
     def _set_error(self, error: str | None, key: tuple[object, ...] | None) -> None:

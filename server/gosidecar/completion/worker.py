@@ -60,13 +60,22 @@ _DEFAULT_NICENESS = 10
 class WorkerEngine(Engine):
     """The sidecar's side: an Engine whose model lives in a worker process."""
 
-    def __init__(self, path: Path, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        info: GgufInfo,
+        kv_type: KvCacheType,
+        n_ctx: int,
+        abandoned: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Start a worker and load the model in it; `abandoned()` (the sidecar is closing)
+        kills the worker at once, since llama.cpp's load cannot be interrupted."""
         started = time.perf_counter()
         self._process, self._connection = _spawn()
         self._next_id = 0
         try:
             self._connection.send(("load", str(path), info, kv_type, n_ctx))
-            reply = self._reply("loading the model", lambda: False)
+            reply = self._reply("loading the model", abandoned, cancel_grace_s=0.0)
         except EngineCrashedError as error:
             raise ModelUnavailableError(
                 f"{error}: llama.cpp cannot load {path}; set goSidecar.ai.modelPath to another GGUF model or clear it"
@@ -103,8 +112,11 @@ class WorkerEngine(Engine):
             self._process.kill()
             self._process.wait()
 
-    def _reply(self, doing: str, is_cancelled: Callable[[], bool]) -> dict[str, Any]:
-        """The worker's next message; a cancel is passed on, a dead or hung worker is a crash."""
+    def _reply(
+        self, doing: str, is_cancelled: Callable[[], bool], cancel_grace_s: float = _CANCEL_GRACE_S
+    ) -> dict[str, Any]:
+        """The worker's next message; a cancel is passed on (the worker is killed if it has not
+        answered `cancel_grace_s` later), a dead or hung worker is a crash."""
         deadline = time.monotonic() + _HUNG_AFTER_S
         cancel_sent = False
         while True:
@@ -114,7 +126,7 @@ class WorkerEngine(Engine):
                 if not cancel_sent and is_cancelled():
                     self._connection.send(("cancel", self._next_id))
                     cancel_sent = True
-                    deadline = min(deadline, time.monotonic() + _CANCEL_GRACE_S)
+                    deadline = min(deadline, time.monotonic() + cancel_grace_s)
             except (EOFError, OSError) as error:
                 raise self._crashed(doing) from error
             if time.monotonic() > deadline:
