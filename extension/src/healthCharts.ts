@@ -99,10 +99,13 @@ export function rssChart(history: HealthHistory, limitBytes: number): string {
     .filter(({ index }) => index >= 0 && index < values.length);
   const markers = restarts.map(({ restart, index }) => {
     const x = round(scale.x(index) + scale.barWidth / 2);
+    // Below the limit's label, and on the marker's side that has room: a restart is
+    // usually recent, at the right edge.
+    const label = x > CHART.left + PLOT_WIDTH / 2 ? `x="${x - 3}" text-anchor="end"` : `x="${x + 3}"`;
     return `<g class="restart" data-reason="${escapeHtml(restart.reason)}" data-bucket="${index}">` +
       `<title>${escapeHtml(`gopls restarted (${restart.reason}) at ${formatBytes(restart.rssBytes)}, ${restart.time}`)}</title>` +
       `<line x1="${x}" y1="${CHART.top}" x2="${x}" y2="${BASELINE}"/>` +
-      `<text class="label" x="${x + 3}" y="${CHART.top + 10}">↻ ${escapeHtml(restart.reason)}</text></g>`;
+      `<text class="label" ${label} y="${CHART.top + 24}">↻ ${escapeHtml(restart.reason)}</text></g>`;
   });
   const latest = present.at(-1);
   const description =
