@@ -201,6 +201,9 @@ class GoplsSupervisor:
                 self._policy.reset()
                 self._gave_up = None
             self._gopls_errors.clear()
+            # A manual or settings restart has no figure of its own: the last sample of the
+            # gopls being replaced is what the restart log and the chart's marker show.
+            rss_bytes = rss_bytes or self._watchdog.rss_bytes
             try:
                 await self._retire(f"gopls is restarting after a {reason}")
                 while not await self._attempt(reason, rss_bytes):

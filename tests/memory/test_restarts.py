@@ -95,6 +95,7 @@ def test_manual_restart_answers_once_gopls_is_back(editing: tuple[LspClient, Pat
     report = health(client)
     assert report["gopls"]["running"] and report["gopls"]["pid"] != old_pid
     assert report["gopls"]["restartLog"][-1]["reason"] == "manual"
+    assert report["gopls"]["restartLog"][-1]["rssBytes"] > 0, "the replaced gopls's memory is recorded"
     assert "func Unsaved() int" in hover_on(client, path, text, "Unsaved() int")
 
 
