@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
-from tests.support import ROOT
+from tests.support import EXAMPLE_WORKSPACE, ROOT
 
 VERSIONS_SH = ROOT / "scripts" / "lib" / "versions.sh"
 
@@ -45,3 +48,17 @@ def sandbox_repository(target: Path) -> Path:
         assert (ROOT / relative).is_dir(), f"{ROOT / relative} is missing: run ./scripts/test once to set it up"
         (target / relative).symlink_to(ROOT / relative)
     return target
+
+
+def health(python: Path, tmp_path: Path, ok: bool = True) -> dict[str, Any]:
+    """`gosidecar health --json` with `python` on a copy of the example workspace; it exits
+    1 when the report has an error (`ok` false)."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(EXAMPLE_WORKSPACE, workspace)
+    run = subprocess.run(
+        [str(python), "-m", "gosidecar", "health", "--workspace", str(workspace), "--json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == (0 if ok else 1), f"health with {python}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    report: dict[str, Any] = json.loads(run.stdout)
+    return report

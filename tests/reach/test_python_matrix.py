@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import EXAMPLE_WORKSPACE, ROOT
+from tests.reach.support import health
+from tests.support import ROOT
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -89,16 +90,7 @@ def test_the_vsix_claims_exactly_the_tested_pythons(wheels: Path) -> None:
 def test_installs_offline_and_runs(minor: str, wheels: Path, tmp_path: Path) -> None:
     base = pyenv_python(minor)
     python = install_offline(base, wheels, tmp_path / "env")
-    workspace = tmp_path / "workspace"
-    shutil.copytree(EXAMPLE_WORKSPACE, workspace)
-
-    run = subprocess.run(
-        [str(python), "-m", "gosidecar", "health", "--workspace", str(workspace), "--json"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-
-    assert run.returncode == 0, f"health on Python {minor} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    report = json.loads(run.stdout)
+    report = health(python, tmp_path)
     version = subprocess.run(
         [str(python), "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=True, timeout=60
     )

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.reach.support import machine_cache, pinned
-from tests.support import EXAMPLE_WORKSPACE, ROOT
+from tests.reach.support import health, machine_cache, pinned
+from tests.support import ROOT
 
 pytestmark = pytest.mark.timeout(1500)
 
@@ -77,19 +75,6 @@ def install_online(entry: Path, wheels: Path, storage: Path, pip_env: dict[str, 
     )  # fmt: skip
     assert run.returncode == 0, f"the online install failed:\n{run.stderr[-4000:]}"
     return Path(run.stdout.strip().splitlines()[-1]), run.stderr
-
-
-def health(python: Path, tmp_path: Path, ok: bool) -> dict[str, Any]:
-    """`gosidecar health --json`; it exits 1 when the report has an error (`ok` false)."""
-    workspace = tmp_path / "workspace"
-    shutil.copytree(EXAMPLE_WORKSPACE, workspace)
-    run = subprocess.run(
-        [str(python), "-m", "gosidecar", "health", "--workspace", str(workspace), "--json"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert run.returncode == (0 if ok else 1), f"health:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    report: dict[str, Any] = json.loads(run.stdout)
-    return report
 
 
 def has_llama_cpp(python: Path) -> bool:
