@@ -1,9 +1,11 @@
 """What the editor has told gopls, recorded so a new gopls can be told the same.
 
-Observes the traffic through hooks on the proxy: the `initialize` params, workspace
-folders added or removed since, the latest configuration, every open document with its
-latest text and version, the dynamic registrations gopls made at the client, gopls's
-progress tokens still open and the files gopls has published diagnostics for.
+Observes the traffic through hooks on the proxy: the `initialize` params (recorded by
+a step of the sidecar's `initialize` pipeline, after the sidecar's own changes to them),
+the workspace folders (kept here once: the file-event service subscribes to them), the
+latest configuration, every open document with its latest text and version, the dynamic
+registrations gopls made at the client, gopls's progress tokens still open and the files
+gopls has published diagnostics for.
 
 What it records is exactly what gopls is told: an editor notification whose shape it
 cannot read is refused (`Rejected`: dropped, never forwarded), and document
@@ -17,6 +19,7 @@ import copy
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
@@ -26,6 +29,58 @@ from .message import Kind, Message
 from .proxy import Proxy, Side
 
 ParamsHandler = Callable[[dict[str, Any]], None]
+FoldersListener = Callable[[list[str]], None]
+"""Called with the workspace folders' URIs after they changed."""
+
+
+class WorkspaceFolders:
+    """The editor's workspace folders as gopls counts them: `initialize`'s
+    `workspaceFolders`, else its `rootUri` as the one folder; then each
+    `workspace/didChangeWorkspaceFolders`. Replay and the file events read them here."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, dict[str, Any]] = {}
+        self._listeners: list[FoldersListener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: FoldersListener) -> None:
+        self._listeners.append(listener)
+
+    def uris(self) -> list[str]:
+        with self._lock:
+            return list(self._folders)
+
+    def as_params(self) -> list[dict[str, Any]]:
+        """The folders as `initialize`'s `workspaceFolders`."""
+        with self._lock:
+            return [dict(folder) for folder in self._folders.values()]
+
+    def start(self, initialize_params: dict[str, Any]) -> None:
+        folders = [f for f in initialize_params.get("workspaceFolders") or [] if _is_folder(f)]
+        root = initialize_params.get("rootUri")
+        if not folders and isinstance(root, str):
+            # gopls's own rule: the root is one folder, named by its last path element.
+            folders = [{"uri": root, "name": unquote(urlparse(root).path.rstrip("/")).rsplit("/", 1)[-1]}]
+        with self._lock:
+            self._folders = {f["uri"]: {"uri": f["uri"], "name": f.get("name", "")} for f in folders}
+        self._changed()
+
+    def change(self, event: types.WorkspaceFoldersChangeEvent) -> None:
+        with self._lock:
+            for folder in event.removed:
+                self._folders.pop(folder.uri, None)
+            for folder in event.added:
+                self._folders[folder.uri] = {"uri": folder.uri, "name": folder.name}
+        self._changed()
+
+    def _changed(self) -> None:
+        uris = self.uris()
+        for listener in self._listeners:
+            listener(uris)
+
+
+def _is_folder(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("uri"), str)
 
 
 class EditorState:
@@ -34,7 +89,7 @@ class EditorState:
         self.initialize_params: dict[str, Any] | None = None
         self.initialized_params: dict[str, Any] = {}
         self.configuration_change: dict[str, Any] | None = None
-        self._folders: dict[str, dict[str, Any]] = {}
+        self.folders = WorkspaceFolders()
         self._registrations: dict[str, dict[str, Any]] = {}
         self._open_progress: set[str | int] = set()
         self._diagnosed_uris: set[str] = set()
@@ -42,7 +97,6 @@ class EditorState:
 
     def attach(self, proxy: Proxy) -> None:
         client = proxy.on_client_notification
-        proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._observe(self._on_initialize))
         client("initialized", self._on_initialized)
         client("textDocument/didOpen", self._on_did_open)
         client("textDocument/didChange", self._on_did_change)
@@ -57,12 +111,19 @@ class EditorState:
 
     # ----- what replay reads ------------------------------------------------------------
 
+    def record_initialize(self, message: Message) -> Message:
+        """A step of the `initialize` pipeline: what gopls gets is what a new gopls will get
+        (its shapes were checked by an earlier step)."""
+        self.initialize_params = message.params
+        self.folders.start(message.params)
+        return message
+
     def replay_initialize_params(self) -> dict[str, Any]:
         """The original `initialize` params with today's workspace folders."""
         params = copy.deepcopy(self.initialize_params or {})
-        with self._lock:
-            if self._folders or "workspaceFolders" in params:
-                params["workspaceFolders"] = list(self._folders.values())
+        folders = self.folders.as_params()
+        if folders or "workspaceFolders" in params:
+            params["workspaceFolders"] = folders
         return params
 
     def take_registrations(self) -> list[dict[str, Any]]:
@@ -117,15 +178,11 @@ class EditorState:
         return message
 
     def _on_folders(self, message: Message) -> Message:
-        event = read(types.DidChangeWorkspaceFoldersParams, message.params).event
-        with self._lock:
-            for folder in event.removed:
-                self._folders.pop(folder.uri, None)
-            for folder in event.added:
-                self._folders[folder.uri] = {"uri": folder.uri, "name": folder.name}
+        # Read strictly: a folder list the sidecar cannot read never reaches gopls either.
+        self.folders.change(read(types.DidChangeWorkspaceFoldersParams, message.params).event)
         return message
 
-    # ----- observers (the editor's initialize, checked before; gopls's messages) ----------
+    # ----- observers of gopls's messages ---------------------------------------------------
 
     @staticmethod
     def _observe(handler: ParamsHandler) -> Callable[[Message], Message]:
@@ -136,12 +193,6 @@ class EditorState:
             return message
 
         return hook
-
-    def _on_initialize(self, params: dict[str, Any]) -> None:
-        self.initialize_params = params
-        folders = params.get("workspaceFolders") or []
-        with self._lock:
-            self._folders = {f["uri"]: f for f in folders if isinstance(f, dict) and isinstance(f.get("uri"), str)}
 
     def _on_register(self, params: dict[str, Any]) -> None:
         with self._lock:

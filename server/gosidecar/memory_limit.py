@@ -16,7 +16,6 @@ from typing import Any
 # heap back before the watchdog restarts gopls.
 SOFT_LIMIT_SHARE = 0.9
 
-GOPLS_SECTION = "gopls"
 GOPLS_MEMORY_LIMIT_KEY = "memoryLimit"
 
 # gopls v0.24.0 added the experimental `memoryLimit` setting (runtime/debug.SetMemoryLimit).

@@ -10,7 +10,8 @@ user's settings.json never stops the sidecar.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -87,6 +88,41 @@ class Settings:
         return dataclasses.asdict(self)
 
 
+SettingsListener = Callable[[Settings, Settings], None]
+"""Called with (old, new) after the settings changed."""
+
+
+class SettingsStore:
+    """The current settings, in one place: services read `current` or subscribe.
+
+    Updates come from the editor's reader thread (`initialize`, then each
+    `workspace/didChangeConfiguration`); listeners run there, in the order they
+    subscribed, and only when something changed.
+    """
+
+    def __init__(self, initial: Settings | None = None) -> None:
+        self._current = initial if initial is not None else Settings()
+        self._listeners: list[SettingsListener] = []
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Settings:
+        return self._current
+
+    def subscribe(self, listener: SettingsListener) -> None:
+        self._listeners.append(listener)
+
+    def update(self, new: Settings) -> bool:
+        """Make `new` current; True (after the listeners ran) when it differs from the old."""
+        with self._lock:
+            old, self._current = self._current, new
+        if new == old:
+            return False
+        for listener in self._listeners:
+            listener(old, new)
+        return True
+
+
 def parse_settings(raw: object, base: Settings | None = None) -> Settings:
     """Merge `raw` (the nested goSidecar object) over `base` (or the defaults)."""
     result = base if base is not None else Settings()
@@ -134,3 +170,28 @@ def _same_kind(old: object, value: object) -> bool:
 
 def _allowed(name: str, value: object) -> bool:
     return name != "kvCacheType" or value in KV_CACHE_TYPES
+
+
+# ----- gopls's own settings, as the editor answers gopls's `workspace/configuration` -----
+
+GOPLS_SECTION = "gopls"
+
+
+@dataclass(frozen=True)
+class GoplsSettingsAnswer:
+    scoped: bool
+    """The item named a folder (`scopeUri`): gopls asked about that folder's settings."""
+    settings: object
+    """The editor's answer for section "gopls", as it came."""
+
+
+def gopls_settings_answers(request_params: object, result: object) -> list[GoplsSettingsAnswer]:
+    """The answers for section "gopls", paired with the items gopls asked about, in order."""
+    items = request_params.get("items") if isinstance(request_params, Mapping) else None
+    if not isinstance(items, list) or not isinstance(result, list):
+        return []
+    return [
+        GoplsSettingsAnswer(bool(item.get("scopeUri")), answer)
+        for item, answer in zip(items, result, strict=False)
+        if isinstance(item, Mapping) and item.get("section") == GOPLS_SECTION
+    ]

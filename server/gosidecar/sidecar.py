@@ -24,9 +24,9 @@ from .lsp_schema import check_initialize_params
 from .message import Kind, Message, Rejected, response
 from .problems import HealthSource, Problem
 from .progress import ClientProgress
-from .proxy import Proxy, Side
+from .proxy import MessageHook, Proxy, Side
 from .server import SidecarServices, build_server
-from .settings import Settings, parse_settings, settings_from_configuration_change
+from .settings import SettingsStore, parse_settings, settings_from_configuration_change
 from .supervisor import GoplsSupervisor
 
 logger = logging.getLogger(__name__)
@@ -36,37 +36,32 @@ SIDECAR_CAPABILITIES: dict[str, Any] = {"inlineCompletionProvider": {}}
 
 class Sidecar:
     def __init__(self, client_reader: FrameReader, client_writer: FrameWriter, loop: asyncio.AbstractEventLoop) -> None:
-        self.settings = Settings()
+        self.settings = SettingsStore()
         self.finished = threading.Event()
         self.clean_exit = False
         self.documents = DocumentStore()
         self.history = History()
         self.proxy = Proxy(client_reader, client_writer)
-        # Hooks run in the order they are attached. The check of `initialize` goes first:
-        # every later hook reads what it lets through. Then the file-event wiring: it
-        # takes gopls's watched-file registrations before the editor state records
-        # registrations to undo at the client, and it adjusts `initialize` before the
-        # state records it for replay.
-        self.file_events = FileEventService(
-            gopls_sender(self.proxy), self.settings.fileEvents, [], history=self.history
-        )
-        self._initialize_taken = False
-        self.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._check_initialize)
-        attach_file_events(self.proxy, self.file_events)
-        # Our settings travel in initializationOptions, which gopls would read as its own
-        # (and reject): they are taken out before the state records `initialize` for replay.
-        self.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._take_sidecar_options)
         self.state = EditorState(self.documents)
+        self.file_events = FileEventService(
+            gopls_sender(self.proxy), self.settings.current.fileEvents, [], history=self.history
+        )
+        # Hooks on one message run in the order they are attached: the file-event wiring
+        # takes gopls's watched-file registrations before the editor state records the
+        # registrations it must undo at the client.
+        self.file_event_wiring = attach_file_events(self.proxy, self.file_events, self.state.folders)
         self.state.attach(self.proxy)
+        self._initialize_taken = False
         self.supervisor = GoplsSupervisor(
-            self.proxy, self.state, lambda: self.settings, loop, self.history, request_client=self._request_client
+            self.proxy, self.state, self.settings, loop, self.history, request_client=self._request_client
         )
         self.server = build_server(self._server_services(), loop)
         self.progress = ClientProgress(self.server.work_done_progress, supported=False)
         self.completion = CompletionService(
-            self.settings.ai, self.progress, self.history, grounding=GoplsCandidates(self.proxy)
+            self.settings.current.ai, self.progress, self.history, grounding=GoplsCandidates(self.proxy)
         )
         self.features: list[HealthSource] = [self.file_events, self.completion]
+        self._subscribe_to_settings()
         self._attach_lifecycle()
         self.proxy.serve_on_sidecar(self.server.methods, self.server.dispatch)
 
@@ -86,6 +81,11 @@ class Sidecar:
             send_from_server=self.proxy.send_to_client_from_sidecar,
         )
 
+    def _subscribe_to_settings(self) -> None:
+        # The supervisor subscribed itself (it reads the current settings as well).
+        self.settings.subscribe(lambda old, new: self.file_events.apply_settings(new.fileEvents))
+        self.settings.subscribe(lambda old, new: self.completion.apply_settings(new.ai))
+
     def _attach_lifecycle(self) -> None:
         proxy = self.proxy
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._on_initialize)
@@ -96,7 +96,27 @@ class Sidecar:
         proxy.intercept(Side.CLIENT, Kind.REQUEST, "shutdown", self._on_shutdown)
         proxy.intercept(Side.CLIENT, Kind.NOTIFICATION, "exit", self._on_exit)
 
-    # ----- lifecycle hooks ------------------------------------------------------------
+    # ----- the editor's initialize, step by step -----------------------------------------
+
+    def initialize_steps(self) -> tuple[MessageHook, ...]:
+        """What the editor's `initialize` goes through, in this order; each step gets what
+        the one before passed on, and None ends it (the editor was answered)."""
+        return (
+            self._check_initialize,  # first: every later step reads the shapes it lets through
+            self._take_sidecar_options,  # ours out of initializationOptions: gopls would reject them
+            self.file_event_wiring.announce_watching,  # gopls registers watched files with the sidecar
+            self.state.record_initialize,  # for replay: what gopls is told, as adjusted above
+            self._note_progress_support,
+            self._start_gopls,  # last: it answers the editor itself when there is no gopls
+        )
+
+    def _on_initialize(self, message: Message) -> Message | None:
+        for step in self.initialize_steps():
+            routed = step(message)
+            if routed is None:
+                return None
+            message = routed
+        return message
 
     def _check_initialize(self, message: Message) -> Message:
         """Refuse an `initialize` whose shape the hooks cannot read, and a second one
@@ -109,17 +129,18 @@ class Sidecar:
 
     def _take_sidecar_options(self, message: Message) -> Message:
         params = message.params
-        self.settings = parse_settings(params.get("initializationOptions"))
+        self.settings.update(parse_settings(params.get("initializationOptions")))
         if "initializationOptions" not in params:
             return message
         without = {key: value for key, value in params.items() if key != "initializationOptions"}
         return Message.from_obj({**message.obj, "params": without})
 
-    def _on_initialize(self, message: Message) -> Message | None:
-        self.file_events.apply_settings(self.settings.fileEvents)
-        self.completion.apply_settings(self.settings.ai)
-        window = message.params["capabilities"].get("window") or {}  # shapes checked by _check_initialize
+    def _note_progress_support(self, message: Message) -> Message:
+        window = message.params["capabilities"].get("window") or {}
         self.progress.supported = window.get("workDoneProgress") is True
+        return message
+
+    def _start_gopls(self, message: Message) -> Message | None:
         if self.supervisor.start_first():
             return self.supervisor.initialize_for_gopls(message)
         # No gopls: the editor still gets the sidecar's own features and a clear reason.
@@ -141,19 +162,16 @@ class Sidecar:
         server_info = gopls_result.get("serverInfo") or {"name": "gosidecar", "version": __version__}
         return {**gopls_result, "capabilities": capabilities, "serverInfo": server_info}
 
+    # ----- the rest of the lifecycle ----------------------------------------------------
+
     def _on_initialized(self, message: Message) -> Message:
         # The model loads while the user finds their way around, not at the first keystroke.
         self.completion.warm_up()
         return message
 
     def _on_configuration(self, message: Message) -> Message:
-        old = self.settings
-        self.settings = settings_from_configuration_change(message.params, old)
-        if self.settings != old:
-            self.supervisor.apply_settings(old, self.settings)
-            self.file_events.apply_settings(self.settings.fileEvents)
-            self.completion.apply_settings(self.settings.ai)
-            self.completion.warm_up()
+        if self.settings.update(settings_from_configuration_change(message.params, self.settings.current)):
+            self.completion.warm_up()  # a changed model loads now, not at the next keystroke
         return message
 
     def _on_shutdown(self, message: Message) -> Message:

@@ -37,7 +37,7 @@ from .message import Kind, Message, error_response
 from .problems import Problem
 from .proxy import Proxy, Side
 from .restart_policy import RestartPolicy
-from .settings import Settings
+from .settings import GoplsSettingsAnswer, Settings, SettingsStore, gopls_settings_answers
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class GoplsSupervisor:
         self,
         proxy: Proxy,
         state: EditorState,
-        settings: Callable[[], Settings],
+        settings: SettingsStore,
         loop: asyncio.AbstractEventLoop,
         history: History,
         *,
@@ -108,6 +108,7 @@ class GoplsSupervisor:
         self._request_client = request_client
         self._state = state
         self._settings = settings
+        settings.subscribe(self.apply_settings)
         self._loop = loop
         self._policy = policy or RestartPolicy()
         self._initialize_timeout_s = initialize_timeout_s
@@ -154,7 +155,7 @@ class GoplsSupervisor:
         Blocking (it may ask `go env GOPATH`): never call it on the event loop.
         """
         try:
-            self.path = find_gopls(self._settings().gopls.path)
+            self.path = find_gopls(self._settings.current.gopls.path)
         except GoplsNotFoundError as error:
             self._start_error = str(error)
             logger.error("%s", error)
@@ -162,7 +163,7 @@ class GoplsSupervisor:
         return self.path
 
     def _spawn(self, path: str) -> GoplsProcess | None:
-        settings = self._settings()
+        settings = self._settings.current
         env = memory_limit.gomemlimit_env(settings.memory.limitMB, settings.gopls.env)
         try:
             process = GoplsProcess(path, ["serve", *settings.gopls.args], env)
@@ -298,7 +299,7 @@ class GoplsSupervisor:
             proxy.notify_gopls("textDocument/didOpen", {"textDocument": text_document}, bypass_backlog=True)
 
     def _give_up(self, reason: RestartReason) -> None:
-        limit_mb = self._settings().memory.limitMB
+        limit_mb = self._settings.current.memory.limitMB
         self._gave_up = (
             f"gopls was restarted {len(self.restart_log)} times in a short while (last: {reason}) and is stopped"
         )
@@ -316,7 +317,8 @@ class GoplsSupervisor:
         )
 
     def _notify_restart(self, reason: RestartReason, rss_bytes: int) -> None:
-        figures = f" at {rss_bytes // _MIB} MiB RSS (limit {self._settings().memory.limitMB} MiB)" if rss_bytes else ""
+        limit_mb = self._settings.current.memory.limitMB
+        figures = f" at {rss_bytes // _MIB} MiB RSS (limit {limit_mb} MiB)" if rss_bytes else ""
         self._proxy.notify_client(
             "window/showMessage",
             {
@@ -367,26 +369,27 @@ class GoplsSupervisor:
         it (later answers in that gopls never restart it: folders that disagree cannot
         make gopls restart in turn).
         """
-        found = _gopls_settings_answer(gopls_request, response)
-        if found is None or not memory_limit.gopls_supports_memory_limit(self.version):
-            return response
-        scoped, settings = found
-        self._user_memory_limit = memory_limit.user_memory_limit(settings)
-        if scoped and not self._startup_configuration_seen:
+        answers = gopls_settings_answers(gopls_request.params, response.obj.get("result"))
+        if answers and memory_limit.gopls_supports_memory_limit(self.version):
+            self._note_gopls_settings(answers[0])
+        return response
+
+    def _note_gopls_settings(self, answer: GoplsSettingsAnswer) -> None:
+        self._user_memory_limit = memory_limit.user_memory_limit(answer.settings)
+        if answer.scoped and not self._startup_configuration_seen:
             self._startup_configuration_seen = True
             if self._memory_limit_option() != self._sent_memory_limit:
                 logger.info("gopls applies the user's memoryLimit only at initialize: restarting it")
                 self.request_restart("manual")
         else:
             self._startup_configuration_seen = True
-        return response
 
     def _memory_limit_option(self) -> int:
         """The editor's own value in `initialize` wins, then the user's gopls setting, then ours."""
         for chosen in (self._editor_memory_limit, self._user_memory_limit):
             if chosen is not None:
                 return chosen
-        return memory_limit.soft_limit_bytes(self._settings().memory.limitMB)
+        return memory_limit.soft_limit_bytes(self._settings.current.memory.limitMB)
 
     def expect_exit(self) -> None:
         """The editor asked gopls to shut down: its exit is no crash."""
@@ -400,7 +403,7 @@ class GoplsSupervisor:
             process.stop(grace_s=0.6)
 
     def _limit_bytes(self) -> int:
-        return max(0, int(self._settings().memory.limitMB)) * _MIB
+        return max(0, int(self._settings.current.memory.limitMB)) * _MIB
 
     def health_section(self) -> dict[str, Any]:
         process = self._link.process
@@ -428,7 +431,7 @@ class GoplsSupervisor:
                 )
             )
         if self._gave_up:
-            found.append(Problem("error", self._gave_up, self._advice(self._settings().memory.limitMB)))
+            found.append(Problem("error", self._gave_up, self._advice(self._settings.current.memory.limitMB)))
         for text in self._gopls_errors:
             found.append(Problem("error", f"gopls: {text}", _gopls_error_fix(text)))
         return found
@@ -440,18 +443,6 @@ def spike_policy(settings: Settings) -> SpikePolicy:
     if floor_mb <= 0:
         return dataclasses.replace(DEFAULT_SPIKE_POLICY, enabled=False)
     return dataclasses.replace(DEFAULT_SPIKE_POLICY, floor_bytes=int(floor_mb) * _MIB)
-
-
-def _gopls_settings_answer(gopls_request: Message, response: Message) -> tuple[bool, Any] | None:
-    """(whether the item had a scopeUri, the answer) for the first item for section "gopls"."""
-    items = (gopls_request.params or {}).get("items")
-    result = response.obj.get("result")
-    if not isinstance(items, list) or not isinstance(result, list):
-        return None
-    for item, answer in zip(items, result, strict=False):
-        if isinstance(item, dict) and item.get("section") == memory_limit.GOPLS_SECTION:
-            return bool(item.get("scopeUri")), answer
-    return None
 
 
 def _stop(retired: Retired) -> None:

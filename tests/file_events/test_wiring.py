@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsprotocol.types import FileChangeType
+from lsprotocol.types import FileChangeType, WorkspaceFolder, WorkspaceFoldersChangeEvent
 
+from gosidecar.editor_state import WorkspaceFolders
 from gosidecar.file_events import FileEventService
-from gosidecar.file_events.wiring import WATCHED_FILES, attach, workspace_folders
+from gosidecar.file_events.wiring import WATCHED_FILES, FileEventWiring, attach, folder_paths
 from gosidecar.message import Kind, Message, request
 from gosidecar.proxy import MessageHook, ResponseHook, Side
 from gosidecar.settings import FileEventSettings
@@ -53,12 +54,15 @@ class RecordingProxy:
 
 
 @pytest.fixture
-def wired(
-    tmp_path: Path,
-) -> Iterator[tuple[RecordingProxy, FileEventService, Recorder]]:
+def folders() -> WorkspaceFolders:
+    return WorkspaceFolders()
+
+
+@pytest.fixture
+def wired(tmp_path: Path, folders: WorkspaceFolders) -> Iterator[tuple[RecordingProxy, FileEventService, Recorder]]:
     proxy, recorder = RecordingProxy(), Recorder()
     service = FileEventService(recorder, FileEventSettings(), [])
-    attach(proxy, service)
+    attach(proxy, service, folders)
     yield proxy, service, recorder
     service.close()
 
@@ -93,20 +97,17 @@ def test_watched_file_registrations_stay_with_the_sidecar(
     assert unregistered is None
 
 
-def test_initialize_announces_watching_and_names_the_folders(
-    tmp_path: Path, wired: tuple[RecordingProxy, FileEventService, Recorder]
-) -> None:
-    proxy, _service, _gopls = wired
+def test_initialize_announces_watching_and_names_the_folders(tmp_path: Path, folders: WorkspaceFolders) -> None:
     params = {"rootUri": uri_of(tmp_path), "capabilities": {}}
-    hook = proxy.hooks[(Side.CLIENT, Kind.REQUEST, "initialize")]
-    sent = hook(request(1, "initialize", params))
+    sent = FileEventWiring.announce_watching(request(1, "initialize", params))
     assert sent is not None
     assert sent.params["capabilities"]["workspace"][WATCHED_FILES.split("/")[1]] == {
         "dynamicRegistration": True,
         "relativePatternSupport": True,
     }
     assert params["capabilities"] == {}  # the editor's message is not changed in place
-    assert workspace_folders(params) == [str(tmp_path)]
+    folders.start(params)
+    assert folder_paths(folders.uris()) == [str(tmp_path)]
 
 
 def test_editor_events_go_through_the_service(
@@ -143,23 +144,20 @@ def test_gopls_directory_filters_are_read_from_the_editors_answer(
 
 
 def test_a_folder_added_to_the_workspace_is_watched_with_its_base(
-    tmp_path: Path, wired: tuple[RecordingProxy, FileEventService, Recorder]
+    tmp_path: Path, folders: WorkspaceFolders, wired: tuple[RecordingProxy, FileEventService, Recorder]
 ) -> None:
     proxy, service, gopls = wired
     first, added = tmp_path / "first", tmp_path / "added"
     first.mkdir()
     added.mkdir()
-    initialize = proxy.hooks[(Side.CLIENT, Kind.REQUEST, "initialize")]
-    initialize(request(1, "initialize", {"rootUri": uri_of(first), "capabilities": {}}))
+    folders.start({"rootUri": uri_of(first), "capabilities": {}})
     proxy.from_gopls(
         "client/registerCapability",
         {"registrations": [_registration("w-0", WATCHED_FILES, gopls_watchers(added))]},
     )
     assert service.wait_idle()
     assert service.health_section()["skippedBases"] == [str(added)]
-    hook = proxy.hooks[(Side.CLIENT, Kind.NOTIFICATION, "workspace/didChangeWorkspaceFolders")]
-    event = {"added": [{"uri": uri_of(added), "name": "added"}], "removed": []}
-    hook(Message.from_obj({"method": "workspace/didChangeWorkspaceFolders", "params": {"event": event}}))
+    folders.change(WorkspaceFoldersChangeEvent(added=[WorkspaceFolder(uri_of(added), "added")], removed=[]))
     assert service.wait_idle()
     health = service.health_section()
     assert (health["skippedBases"], health["watchedDirectories"]) == ([], 2)

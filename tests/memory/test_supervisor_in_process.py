@@ -18,10 +18,10 @@ from gosidecar.documents import DocumentStore
 from gosidecar.editor_state import EditorState
 from gosidecar.framing import FrameReader, FrameWriter
 from gosidecar.history import History
-from gosidecar.message import Message, notification, request
-from gosidecar.proxy import Proxy
+from gosidecar.message import Kind, Message, notification, request
+from gosidecar.proxy import Proxy, Side
 from gosidecar.restart_policy import RestartLimits, RestartPolicy
-from gosidecar.settings import parse_settings
+from gosidecar.settings import SettingsStore, parse_settings
 from gosidecar.supervisor import GoplsSupervisor
 from gosidecar.uris import path_to_uri
 from tests.support import FAKE_GOPLS, wait_until
@@ -78,10 +78,11 @@ def test_a_replay_that_times_out_is_retried_then_given_up(tmp_path: Path, loop: 
     editor = Editor()
     state = EditorState(DocumentStore())
     state.attach(editor.proxy)
+    editor.proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", state.record_initialize)
     supervisor = GoplsSupervisor(
         editor.proxy,
         state,
-        lambda: settings,
+        SettingsStore(settings),
         loop,
         History(),
         request_client=lambda method, params: None,

@@ -3,12 +3,14 @@
 - gopls's `client/registerCapability` / `client/unregisterCapability`: the
   `workspace/didChangeWatchedFiles` entries go to the service; the rest still reaches
   the editor. When nothing is left the sidecar answers gopls itself (`null`).
-- The editor's `initialize`: the sidecar announces dynamic registration and relative
-  patterns for watched files, so gopls registers with it whatever the editor supports.
+- The editor's `initialize` (`announce_watching`, a step of the sidecar's `initialize`
+  pipeline): the sidecar announces dynamic registration and relative patterns for
+  watched files, so gopls registers with it whatever the editor supports.
 - The editor's own `workspace/didChangeWatchedFiles` goes through the service's
   de-duplication instead of straight to gopls.
-- Workspace folder changes, gopls's `directoryFilters` (from the editor's answer to
-  `workspace/configuration`) and the end of a gopls process update the service.
+- The workspace folders (kept by the editor state, which this subscribes to), gopls's
+  `directoryFilters` (from the editor's answer to `workspace/configuration`) and the end
+  of a gopls process update the service.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gosidecar.file_events.service import FileEventService, SendToGopls
 from gosidecar.lsp_schema import read
 from gosidecar.message import Kind, Message
 from gosidecar.proxy import MessageHook, ResponseHook, Side
+from gosidecar.settings import gopls_settings_answers
 
 WATCHED_FILES = "workspace/didChangeWatchedFiles"
 
@@ -46,48 +49,47 @@ class ProxyHooks(Protocol):
     def reply_to_gopls(self, msg_id: int | str, result: Any) -> None: ...
 
 
+class WorkspaceFolderSource(Protocol):
+    """The part of `gosidecar.editor_state.WorkspaceFolders` this module uses."""
+
+    def subscribe(self, listener: Callable[[list[str]], None]) -> None: ...
+
+
 def gopls_sender(proxy: ProxyHooks) -> SendToGopls:
     """What the service calls with each batch."""
     return lambda changes: proxy.notify_gopls(WATCHED_FILES, {"changes": changes})
 
 
-def workspace_folders(initialize_params: object) -> list[str]:
-    """The folder paths of `initialize` params (`workspaceFolders`, else `rootUri`)."""
-    if not isinstance(initialize_params, dict):
-        return []
-    folders = initialize_params.get("workspaceFolders") or []
-    uris = [f.get("uri") for f in folders if isinstance(f, dict)]
-    if not uris:
-        uris = [initialize_params.get("rootUri")]
-    return [p for u in uris if isinstance(u, str) and (p := file_path(u)) is not None]
+def folder_paths(uris: list[str]) -> list[str]:
+    """The local paths of workspace folder URIs (others cannot be watched)."""
+    return [path for uri in uris if (path := file_path(uri)) is not None]
 
 
-def attach(proxy: ProxyHooks, service: FileEventService) -> None:
-    _Wiring(proxy, service).attach()
+def attach(proxy: ProxyHooks, service: FileEventService, folders: WorkspaceFolderSource) -> FileEventWiring:
+    """Hook the service to the proxy; the caller runs `announce_watching` on `initialize`."""
+    wiring = FileEventWiring(proxy, service)
+    wiring.attach()
+    folders.subscribe(lambda uris: service.set_workspace_folders(folder_paths(uris)))
+    return wiring
 
 
-class _Wiring:
+class FileEventWiring:
     def __init__(self, proxy: ProxyHooks, service: FileEventService) -> None:
         self._proxy = proxy
         self._service = service
-        self._folders: list[str] = []
 
     def attach(self) -> None:
         proxy = self._proxy
-        proxy.intercept(Side.CLIENT, Kind.REQUEST, "initialize", self._announce_watching)
         proxy.on_gopls_request("client/registerCapability", self._take_registrations)
         proxy.on_gopls_request("client/unregisterCapability", self._take_unregistrations)
         proxy.on_client_notification(WATCHED_FILES, self._take_client_changes)
-        proxy.on_client_notification("workspace/didChangeWorkspaceFolders", self._folders_changed)
         proxy.intercept_response(Side.CLIENT, "workspace/configuration", self._read_gopls_config)
         proxy.on_gopls_exit(lambda generation: self._service.reset())
 
-    def _announce_watching(self, message: Message) -> Message:
-        # The shapes read here were checked before (Sidecar._check_initialize).
-        params = message.params
-        self._folders = workspace_folders(params)
-        self._service.set_workspace_folders(self._folders)
-        params = copy.deepcopy(params)
+    @staticmethod
+    def announce_watching(message: Message) -> Message:
+        """The editor's `initialize` with watched files announced (shapes checked before)."""
+        params = copy.deepcopy(message.params)
         capabilities = params["capabilities"]
         workspace = capabilities.get("workspace") or {}
         capabilities["workspace"] = workspace
@@ -132,21 +134,8 @@ class _Wiring:
         read(types.DidChangeWatchedFilesParams, message.params)
         self._service.on_client_changes(message.params["changes"])
 
-    def _folders_changed(self, message: Message) -> Message:
-        # Read strictly: a folder list the sidecar cannot read never reaches gopls either.
-        event = read(types.DidChangeWorkspaceFoldersParams, message.params).event
-        removed = set(workspace_folders({"workspaceFolders": [{"uri": f.uri} for f in event.removed]}))
-        added = workspace_folders({"workspaceFolders": [{"uri": f.uri} for f in event.added]})
-        self._folders = [f for f in self._folders if f not in removed] + added
-        self._service.set_workspace_folders(self._folders)
-        return message
-
     def _read_gopls_config(self, request: Message, reply: Message) -> Message:
-        items = request.params.get("items") if isinstance(request.params, dict) else None
-        results = reply.obj.get("result")
-        if isinstance(items, list) and isinstance(results, list):
-            for item, result in zip(items, results, strict=False):
-                gopls_section = isinstance(item, dict) and item.get("section") == "gopls"
-                if gopls_section and isinstance(result, dict):
-                    self._service.set_gopls_settings(result)
+        for answer in gopls_settings_answers(request.params, reply.obj.get("result")):
+            if isinstance(answer.settings, dict):
+                self._service.set_gopls_settings(answer.settings)
         return reply
