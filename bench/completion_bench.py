@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,14 @@ os.environ.setdefault("GOSIDECAR_AI_NICENESS", "0")
 
 from llama_cpp import Llama
 
+from bench.support import percentile
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
 from gosidecar.completion.prompt import build_prompt_text
 from gosidecar.completion.service import CONTEXT_TOKENS
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings, KvCacheType
+from tests.llama_server import LLAMA_SERVER, running_llama_server
 
 OUTPUT = ROOT / "test-output" / "bench" / "completion.json"
 GOROOT = Path(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip())
@@ -63,7 +65,6 @@ TYPED_LINES = 5
 KV_TYPES: tuple[KvCacheType, ...] = ("f16", "q8_0", "q4_0")
 BASELINE_TOKENS = 1500
 MAX_TOKENS = 48
-SERVER_BINARY = Path.home() / ".cache" / "gosidecar" / "llama-server-0.3.36" / "bin" / "llama-server"
 TARGET_WARM_P50_MS = 300
 
 
@@ -105,13 +106,6 @@ def similarity(a: str, b: str) -> float:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
         previous = current
     return 1 - previous[-1] / max(len(a), len(b))
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
 
 
 def scores(cases: list[Case], answers: list[str], latencies: list[float]) -> dict[str, Any]:
@@ -242,35 +236,6 @@ def in_fresh_process(function: Callable[..., dict[str, Any]], *args: object) -> 
 # ---------------------------------------------------------------- llama-server
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_llama_server(binary: Path, kv_type: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    threads = str(os.cpu_count())
-    command = [
-        str(binary), "-m", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port),
-        "-c", str(CONTEXT_TOKENS), "-fa", "on", "-ctk", kv_type, "-ctv", kv_type, "--swa-full",
-        "-t", threads, "-tb", threads, "-np", "1", "--no-webui",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("llama-server did not become healthy in 60 s")
-
-
 def server_completion(url: str, prompt: str) -> str:
     body = {"prompt": prompt, "n_predict": MAX_TOKENS, "temperature": 0.0, "cache_prompt": True, "stop": ["\n"]}
     request = urllib.request.Request(
@@ -281,7 +246,7 @@ def server_completion(url: str, prompt: str) -> str:
     return content.rstrip()
 
 
-def llama_server_run(binary: Path) -> dict[str, Any]:
+def llama_server_run() -> dict[str, Any]:
     """The sidecar and llama-server, interleaved case by case so both see the same machine.
 
     The server gets the sidecar's own prompt text (prefix-only, anchored) at its native
@@ -289,11 +254,14 @@ def llama_server_run(binary: Path) -> dict[str, Any]:
     """
     text = SOURCE.read_text()
     cases = half_typed_cases(text)
-    process, url = start_llama_server(binary, "q8_0")
-    service = CompletionService(AiSettings(debounceMs=0, maxTokens=MAX_TOKENS))
+    threads = str(os.cpu_count())
+    server_args = ("--swa-full", "-t", threads, "-tb", threads)
     sidecar: tuple[list[str], list[float]] = ([], [])
     server: tuple[list[str], list[float]] = ([], [])
-    try:
+    with (
+        running_llama_server("q8_0", CONTEXT_TOKENS, server_args) as url,
+        closing(CompletionService(AiSettings(debounceMs=0, maxTokens=MAX_TOKENS))) as service,
+    ):
         for case in cases:
             result = service.complete(request_for(case.document, case.cursor, SOURCE.as_uri(), []), threading.Event())
             sidecar[0].append(result.text)
@@ -301,10 +269,6 @@ def llama_server_run(binary: Path) -> dict[str, Any]:
             started = time.perf_counter()
             server[0].append(server_completion(url, build_prompt_text(case.document, case.cursor, "").context))
             server[1].append((time.perf_counter() - started) * 1000)
-    finally:
-        service.close()
-        process.terminate()
-        process.wait(timeout=10)
     # The first sidecar request includes loading the model; the server loaded before.
     return {
         "sidecar": scores(cases[1:], sidecar[0][1:], sidecar[1][1:]),
@@ -318,13 +282,12 @@ def llama_server_run(binary: Path) -> dict[str, Any]:
 def main() -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    binary = Path(os.environ.get("LLAMA_SERVER", SERVER_BINARY))
-    available = binary.is_file() and shutil.which(str(binary))
+    available = LLAMA_SERVER.is_file() and shutil.which(str(LLAMA_SERVER))
     figures: dict[str, Any] = {
         "source": str(SOURCE.relative_to(GOROOT)),
         "cpus": os.cpu_count(),
         "loadAverageAtStart": round(load_before, 2),
-        "llamaServer": in_fresh_process(llama_server_run, binary) if available else None,
+        "llamaServer": in_fresh_process(llama_server_run) if available else None,
         "typing": in_fresh_process(typing_run),
         "kvTypes": {kv: in_fresh_process(accuracy_run, kv, False) for kv in KV_TYPES},
         "q8_0WithOpenFile": in_fresh_process(accuracy_run, "q8_0", True),

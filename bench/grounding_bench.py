@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GOSIDECAR_AI_NICENESS", "0")
 
+from bench.support import percentile
 from gosidecar.documents import offset_at, position_at
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 
 GOROOT = Path(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip())
 OUTPUT = ROOT / "test-output" / "bench" / "grounding.json"
@@ -98,11 +99,6 @@ def builds(module: Path, site: Site, ghost: dict[str, Any] | None) -> bool:
 def first_identifier(text: str) -> str:
     found = re.match(r"\w+", text)
     return found.group() if found else ""
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(share * len(ordered)), len(ordered) - 1)] if ordered else 0.0
 
 
 def set_text(client: LspClient, path: Path, text: str, versions: dict[Path, int]) -> str:

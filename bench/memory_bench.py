@@ -24,9 +24,9 @@ import psutil
 
 from bench.proxy_bench import ROOT
 from gosidecar.gopls_process import find_gopls
-from gosidecar.lsp_client import LspClient
 from gosidecar.memory_watchdog import tree_rss_bytes
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import EXAMPLE_WORKSPACE, huge_generated_go_file, sidecar_command
 
 OUTPUT = ROOT / "test-output" / "bench" / "memory.json"

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gosidecar.documents import position_at
-from gosidecar.gopls_process import find_gopls
-from gosidecar.lsp_client import LspClient
-from gosidecar.uris import path_to_uri
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.support import percentile
+from gosidecar.documents import position_at
+from gosidecar.gopls_process import find_gopls
+from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import FAKE_GOPLS, copy_stdlib_workspace, sidecar_command
 
 OUTPUT = ROOT / "test-output" / "bench" / "proxy.json"
@@ -30,11 +31,6 @@ LIST = "container_list/list.go"
 ROUNDS = 300
 STORM_EDITS = 2000
 BIG_BYTES = 5_000_000
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def timed(call: Callable[[], Any]) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,14 @@ def copy_stdlib_workspace(tmp_path: Path) -> Path:
 
 def sidecar_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", "gosidecar", *extra, "serve"]
+
+
+def free_port() -> int:
+    """A localhost TCP port nothing listens on right now, for a server the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:

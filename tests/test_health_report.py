@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from gosidecar.health import format_report
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import ROOT, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(240)

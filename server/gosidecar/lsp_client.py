@@ -1,8 +1,8 @@
-"""A small synchronous LSP client over a subprocess's stdio.
+"""The LSP client behind `gosidecar health`: a subprocess's stdio, talked to as an editor would.
 
-Used by `gosidecar health`, the tests and the benchmarks to talk to the sidecar (or to
-gopls directly) exactly as an editor would. Server-to-client requests get the answers
-an editor gives by default (configuration: null items, everything else: null).
+Only what the health command needs: requests and their answers, notifications out, and
+an editor's default answer to the server's own requests (configuration: null items,
+everything else: null). The tests' client (tests/lsp_client.py) builds on this one.
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ import itertools
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from .framing import FrameReader, FrameWriter, enlarge_pipe
 from .message import Kind, Message, notification, request, response
 
-ServerRequestHandler = Callable[[Message], Any]
+# What `gosidecar health` needs: gopls asks for its configuration and learns the folders.
+HEALTH_CAPABILITIES: dict[str, Any] = {
+    "workspace": {"configuration": True, "workspaceFolders": True},
+    "general": {"positionEncodings": ["utf-16"]},
+}
 
 
 class LspError(RuntimeError):
@@ -28,6 +32,8 @@ class LspError(RuntimeError):
 
 
 class LspClient:
+    capabilities: dict[str, Any] = HEALTH_CAPABILITIES
+
     def __init__(
         self,
         command: Sequence[str],
@@ -53,15 +59,8 @@ class LspClient:
         self._ids = itertools.count(1)
         self._pending: dict[Any, Future[Any]] = {}
         self._lock = threading.Lock()
-        self.notifications: list[Message] = []
-        self.unmatched_responses: list[Message] = []
-        self.server_requests: list[Message] = []
-        self._notified = threading.Condition()
-        self.on_server_request: ServerRequestHandler = _default_answer
         self._thread = threading.Thread(target=self._read_loop, daemon=True, name="lsp-client")
         self._thread.start()
-
-    # ----- sending --------------------------------------------------------------------
 
     def request_async(self, method: str, params: Any = None) -> Future[Any]:
         msg_id = next(self._ids)
@@ -77,16 +76,15 @@ class LspClient:
     def notify(self, method: str, params: Any = None) -> None:
         self._writer.write(notification(method, params).body)
 
-    def send_raw(self, data: bytes) -> None:
-        """Bytes as they are, for tests that send malformed frames."""
-        self._writer.write_raw(data)
+    def answer(self, server_request: Message, result: Any) -> None:
+        self._writer.write(response(server_request.id, result).body)
 
     def initialize(self, root_uri: str, initialization_options: Any = None, **extra: Any) -> Any:
         params = {
             "processId": os.getpid(),
             "rootUri": root_uri,
             "workspaceFolders": [{"uri": root_uri, "name": "workspace"}],
-            "capabilities": _CLIENT_CAPABILITIES,
+            "capabilities": self.capabilities,
             "initializationOptions": initialization_options,
             **extra,
         }
@@ -95,6 +93,7 @@ class LspClient:
         return result
 
     def shutdown(self, timeout: float = 10.0) -> int | None:
+        """The polite way out; a server that does not answer is still stopped by `close`."""
         try:
             self.request("shutdown", None, timeout=timeout)
             self.notify("exit")
@@ -110,130 +109,37 @@ class LspClient:
             self.process.kill()
             return self.process.wait()
 
-    # ----- receiving ------------------------------------------------------------------
-
-    def wait_for_notification(
-        self, method: str, predicate: Callable[[Any], bool] = lambda p: True, timeout: float = 60.0
-    ) -> Any:
-        def found() -> Message | None:
-            return next((n for n in self.notifications if n.method == method and predicate(n.params)), None)
-
-        with self._notified:
-            if not self._notified.wait_for(lambda: found() is not None, timeout):
-                raise TimeoutError(f"no {method} notification within {timeout} s")
-            message = found()
-            assert message is not None
-            return message.params
+    def received(self, message: Message) -> None:
+        """Every message that is not the answer to one of our requests."""
+        if message.kind is Kind.REQUEST:
+            self.answer(message, default_answer(message))
 
     def _read_loop(self) -> None:
         while (body := self._reader.read_frame()) is not None:
             message = Message(body)
-            if message.kind is Kind.RESPONSE:
-                self._resolve(message)
-            elif message.kind is Kind.REQUEST:
-                self.server_requests.append(message)
-                self._writer.write(response(message.id, self.on_server_request(message)).body)
-            elif message.kind is Kind.NOTIFICATION:
-                with self._notified:
-                    self.notifications.append(message)
-                    self._notified.notify_all()
+            if message.kind is not Kind.RESPONSE or not self._resolve(message):
+                self.received(message)
         with self._lock:
             for future in self._pending.values():
                 future.set_exception(ConnectionError("server closed the connection"))
             self._pending.clear()
 
-    def _resolve(self, message: Message) -> None:
+    def _resolve(self, message: Message) -> bool:
         with self._lock:
             future = self._pending.pop(message.id, None)
         if future is None:
-            self.unmatched_responses.append(message)
-            return
+            return False
         error = message.obj.get("error")
         if error is not None:
             future.set_exception(LspError(error))
         else:
             future.set_result(message.obj.get("result"))
+        return True
 
 
-def _default_answer(message: Message) -> Any:
+def default_answer(message: Message) -> Any:
+    """An editor's answer when it has nothing to say: no settings, no action."""
     if message.method == "workspace/configuration":
         items = (message.params or {}).get("items") or []
         return [None for _ in items]
     return None
-
-
-_CLIENT_CAPABILITIES: dict[str, Any] = {
-    "workspace": {
-        "configuration": True,
-        "workspaceFolders": True,
-        "didChangeWatchedFiles": {"dynamicRegistration": True, "relativePatternSupport": True},
-        "didChangeConfiguration": {"dynamicRegistration": True},
-        "symbol": {"dynamicRegistration": False},
-        "executeCommand": {"dynamicRegistration": False},
-        "applyEdit": True,
-        "workspaceEdit": {"documentChanges": True},
-        "semanticTokens": {"refreshSupport": True},
-        "inlayHint": {"refreshSupport": True},
-    },
-    "textDocument": {
-        "synchronization": {"dynamicRegistration": True, "didSave": True},
-        "hover": {"contentFormat": ["markdown", "plaintext"]},
-        "completion": {"completionItem": {"snippetSupport": True}},
-        "definition": {"linkSupport": True},
-        "references": {},
-        "documentSymbol": {"hierarchicalDocumentSymbolSupport": True},
-        "publishDiagnostics": {"relatedInformation": True, "versionSupport": True},
-        "rename": {"prepareSupport": True},
-        "formatting": {},
-        "codeAction": {
-            "codeActionLiteralSupport": {
-                "codeActionKind": {"valueSet": ["quickfix", "refactor", "source", "source.organizeImports"]}
-            }
-        },
-        "semanticTokens": {
-            "requests": {"full": True, "range": True},
-            "tokenTypes": [
-                "namespace",
-                "type",
-                "class",
-                "enum",
-                "interface",
-                "struct",
-                "typeParameter",
-                "parameter",
-                "variable",
-                "property",
-                "enumMember",
-                "event",
-                "function",
-                "method",
-                "macro",
-                "keyword",
-                "modifier",
-                "comment",
-                "string",
-                "number",
-                "regexp",
-                "operator",
-                "decorator",
-            ],
-            "tokenModifiers": [
-                "declaration",
-                "definition",
-                "readonly",
-                "static",
-                "deprecated",
-                "abstract",
-                "async",
-                "modification",
-                "documentation",
-                "defaultLibrary",
-            ],
-            "formats": ["relative"],
-        },
-        "inlayHint": {},
-        "inlineCompletion": {},
-    },
-    "window": {"workDoneProgress": True, "showMessage": {}},
-    "general": {"positionEncodings": ["utf-16"]},
-}

@@ -17,8 +17,8 @@ import pytest
 from gosidecar.completion.cursor import CursorContext
 from gosidecar.completion.go_scan import scan_go
 from gosidecar.documents import offset_at, position_at
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(300)]

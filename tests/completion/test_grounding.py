@@ -14,9 +14,9 @@ import pytest
 from gosidecar.completion.cursor import CursorContext
 from gosidecar.completion.grounding import Candidates, Site, TokenMask, checked, names_of, site_at
 from gosidecar.documents import position_at
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
 from tests.completion.conftest import GOROOT
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command
 
 

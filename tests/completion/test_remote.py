@@ -5,63 +5,33 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import subprocess
 import threading
 import time
 import tracemalloc
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from gosidecar.completion import CompletionRequest, CompletionService
-from gosidecar.completion.model import default_model_path
 from gosidecar.completion.remote import MAX_LINE_BYTES, RemoteEngine
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
 from tests.completion.hostile_server import SSE_HEADERS, HostileServer, hostile_server
+from tests.llama_server import LLAMA_SERVER, running_llama_server
+from tests.support import free_port
 
-SERVER = Path.home() / ".cache" / "gosidecar" / "llama-server-0.3.36" / "bin" / "llama-server"
 MUTEX = (GOROOT / "src" / "sync" / "mutex.go").read_text()
 HALF_TYPED = MUTEX.replace("\tm.mu.Unlock()", "\tm.mu.U", 1)
 CURSOR = HALF_TYPED.index("\tm.mu.U") + len("\tm.mu.U")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
-    if not SERVER.is_file():
+    if not LLAMA_SERVER.is_file():
         pytest.skip("llama-server is not built: run scripts/lib/llama_server.sh")
-    port = free_port()
-    command = [str(SERVER), "-m", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["-c", "4096", "-fa", "on", "-ctk", "q8_0", "-ctv", "q8_0", "-np", "1", "--no-webui"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "llama-server did not start"
-                time.sleep(0.2)
+    with running_llama_server() as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
-            process.kill()
-            process.wait()
 
 
 def remote_service(backend: str) -> CompletionService:

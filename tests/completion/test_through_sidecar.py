@@ -15,8 +15,8 @@ import psutil
 import pytest
 
 from gosidecar.documents import position_at
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command, wait_until
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(300)]

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gosidecar.documents import position_at
-from gosidecar.lsp_client import LspClient
 from gosidecar.message import Message
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from gosidecar.lsp_client import LspError
 from gosidecar.uris import path_to_uri
 from tests.core.lsp_pair import LspPair, lsp_pair
+from tests.lsp_client import LspError
 from tests.support import copy_stdlib_workspace
 
 LIST = "container_list/list.go"

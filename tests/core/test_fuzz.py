@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gosidecar.framing import frame_header
-from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient, LspError
 from tests.support import FAKE_GOPLS, sidecar_command
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command
 
 pytestmark = pytest.mark.timeout(60)

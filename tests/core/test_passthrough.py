@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from gosidecar.framing import frame_header
-from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient, LspError
 from tests.support import FAKE_GOPLS, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(60)

@@ -36,9 +36,9 @@ from hypothesis import strategies as st
 from lsprotocol import converters, types
 
 from gosidecar.framing import MAX_FRAME_BYTES, frame_header
-from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.message import Kind, Message
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient, LspError
 from tests.support import sidecar_command, wait_until
 from tests.unit.gopls_rules import gopls_apply
 

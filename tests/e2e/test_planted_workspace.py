@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from gosidecar.lsp_client import LspClient
 from gosidecar.message import Message
 from gosidecar.uris import path_to_uri
 from tests.e2e.planted import Plants, plant
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command, wait_until
 
 NO_LISTENER = 9  # the discard port: nothing here may connect to it

@@ -16,10 +16,10 @@ from lsprotocol.types import FileChangeType
 
 from gosidecar.file_events import FileEventService
 from gosidecar.file_events.wiring import WATCHED_FILES
-from gosidecar.lsp_client import LspClient
 from gosidecar.message import Message
 from gosidecar.settings import FileEventSettings
 from tests.file_events.support import DEBOUNCE_MS, append, uri_of
+from tests.lsp_client import LspClient
 from tests.support import wait_until
 
 # gopls's trace names the editor's notifications "Sending notification" (it logs from

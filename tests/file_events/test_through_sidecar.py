@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from lsprotocol.types import FileChangeType
 
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
 from tests.file_events.test_gopls import _received_changes
+from tests.lsp_client import LspClient
 from tests.support import sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(180)

@@ -9,8 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gosidecar.lsp_client import LspClient
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.support import FAKE_GOPLS, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(120)

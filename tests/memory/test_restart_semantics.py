@@ -10,8 +10,8 @@ import pytest
 from lsprotocol.types import LSPErrorCodes
 
 from gosidecar.documents import DocumentStore
-from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient, LspError
 from tests.support import FAKE_GOPLS, sidecar_command
 
 pytestmark = pytest.mark.timeout(60)

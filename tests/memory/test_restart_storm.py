@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from lsprotocol.types import LSPErrorCodes
 
-from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient, LspError
 from tests.support import FAKE_GOPLS, ROOT, wait_until
 
 pytestmark = pytest.mark.timeout(900)

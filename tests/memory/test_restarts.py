@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from gosidecar.documents import position_at
-from gosidecar.lsp_client import LspClient, LspError
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient, LspError
 from tests.support import huge_generated_go_file, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(180)

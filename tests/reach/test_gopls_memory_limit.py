@@ -10,7 +10,6 @@ its own debug server) sits just under that limit, and is astronomically large wi
 from __future__ import annotations
 
 import re
-import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from gosidecar.lsp_client import LspClient
 from gosidecar.message import Message
 from gosidecar.uris import path_to_uri
+from tests.lsp_client import LspClient
 from tests.reach.gopls_ends import NEWEST, OLDEST, cached_gopls
-from tests.support import sidecar_command
+from tests.support import free_port, sidecar_command
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -30,13 +29,6 @@ MiB = 1024 * 1024
 OUR_LIMIT_MB = 2048
 OUR_SOFT_LIMIT = int(OUR_LIMIT_MB * MiB * 0.9)  # our memoryLimit: 90 % of limitMB
 USER_LIMIT = 512 * MiB
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def read_heap_goal(port: int) -> int | None:
