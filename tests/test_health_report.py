@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 def schema_errors(value: Any, schema: dict[str, Any], where: str = "report") -> list[str]:
     """What in `value` breaks `schema`: the subset of JSON Schema that health_schema.json uses."""
+    if "oneOf" in schema:
+        return _one_of_errors(value, schema["oneOf"], where)
+    if "const" in schema:
+        return [] if value == schema["const"] else [f"{where}: {value!r} is not {schema['const']!r}"]
     if "enum" in schema:
         return [] if value in schema["enum"] else [f"{where}: {value!r} not in {schema['enum']}"]
     types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -41,6 +46,8 @@ def schema_errors(value: Any, schema: dict[str, Any], where: str = "report") -> 
         return [f"{where}: {value!r} is not {' or '.join(types)}"]
     if isinstance(value, (int, float)) and not is_bool and value < schema.get("minimum", value):
         return [f"{where}: {value} below {schema['minimum']}"]
+    if isinstance(value, str) and not re.search(schema.get("pattern", ""), value):
+        return [f"{where}: {value!r} does not match {schema['pattern']}"]
     if isinstance(value, list):
         return [
             error for i, item in enumerate(value) for error in schema_errors(item, schema["items"], f"{where}[{i}]")
@@ -56,8 +63,21 @@ def schema_errors(value: Any, schema: dict[str, Any], where: str = "report") -> 
     return []
 
 
+def _one_of_errors(value: Any, choices: list[dict[str, Any]], where: str) -> list[str]:
+    """No errors when exactly one choice fits; else what each choice found wrong (JSON Schema's `oneOf`)."""
+    errors = [schema_errors(value, choice, where) for choice in choices]
+    fitting = errors.count([])
+    if fitting == 1:
+        return []
+    if fitting > 1:
+        return [f"{where}: {value!r} fits {fitting} choices of oneOf"]
+    return [f"{where}: {value!r} fits no choice of oneOf: {' | '.join('; '.join(e) for e in errors)}"]
+
+
 def valid_sample(schema: dict[str, Any]) -> Any:
-    """The smallest value `schema` accepts (first enum value, empty arrays)."""
+    """The smallest value `schema` accepts (first choice, first enum value, empty arrays)."""
+    if "oneOf" in schema:
+        return valid_sample(schema["oneOf"][0])
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema["type"][0] if isinstance(schema["type"], list) else schema["type"]

@@ -30,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showErrorMessage(`Go Sidecar could not restart gopls: ${String(error)}`);
     }
   };
-  const health = new HealthView(running, manifest, { restartGopls, showLog: () => { log.show(); } });
+  const health = new HealthView(running, manifest, { showLog: () => { log.show(); } });
   const status = new SidecarStatus(running, manifest.commandId("healthCheck"), () =>
     config().get<number>("statusPollSeconds", 5),
   );

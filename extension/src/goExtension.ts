@@ -2,15 +2,17 @@
 // false; with the sidecar that makes two goplses indexing the same workspace.
 import * as vscode from "vscode";
 import type { Problem } from "./health";
+import { offerReload, updateSetting } from "./editorActions";
 
 const GO_EXTENSION_ID = "golang.go";
+const USE_LANGUAGE_SERVER = "go.useLanguageServer";
 const DISABLE_LABEL = "Use only the sidecar's gopls";
 
 export function goExtensionRunsGopls(): boolean {
   if (vscode.extensions.getExtension(GO_EXTENSION_ID) === undefined) {
     return false;
   }
-  return vscode.workspace.getConfiguration("go").get<boolean>("useLanguageServer", true);
+  return vscode.workspace.getConfiguration().get<boolean>(USE_LANGUAGE_SERVER, true);
 }
 
 export function goExtensionProblem(): Problem | undefined {
@@ -21,19 +23,13 @@ export function goExtensionProblem(): Problem | undefined {
     severity: "warning",
     message: "The Go extension (golang.go) also runs gopls: two goplses index this workspace.",
     fix: "Set go.useLanguageServer to false so that only the sidecar's gopls runs.",
+    action: { kind: "setting", key: USE_LANGUAGE_SERVER, value: false },
   };
 }
 
-export async function disableGoExtensionGopls(): Promise<void> {
-  await vscode.workspace.getConfiguration("go").update("useLanguageServer", false, vscode.ConfigurationTarget.Global);
-  const reload = "Reload Window";
-  const choice = await vscode.window.showInformationMessage(
-    "go.useLanguageServer is now false. Reload the window so that the Go extension stops its gopls.",
-    reload,
-  );
-  if (choice === reload) {
-    await vscode.commands.executeCommand("workbench.action.reloadWindow");
-  }
+async function disableGoExtensionGopls(): Promise<void> {
+  await updateSetting(USE_LANGUAGE_SERVER, false);
+  await offerReload(`${USE_LANGUAGE_SERVER} is now false. Reload the window so that the Go extension stops its gopls.`);
 }
 
 /** Offers, once per activation, to turn the Go extension's gopls off. */

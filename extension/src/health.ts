@@ -3,10 +3,23 @@
 
 export type Severity = "error" | "warning" | "info";
 
+/** A value a fix can suggest for a setting. */
+export type SettingValue = string | number | boolean | null;
+
+/** What a problem's fix button does (server/gosidecar/problems.py): no parsing of `fix`. */
+export type ProblemAction =
+  /** Open the setting (a full key, e.g. goSidecar.memory.limitMB), or set it to `value` when one is suggested. */
+  | { kind: "setting"; key: string; value: SettingValue }
+  /** Run a command, e.g. goSidecar.restartGopls; `title` is the button's label. */
+  | { kind: "command"; command: string; title: string };
+
 export interface Problem {
   severity: Severity;
   message: string;
+  /** What to do, for a person to read. */
   fix: string;
+  /** null: nothing to click; the page offers to copy `fix`. */
+  action: ProblemAction | null;
 }
 
 export interface RestartEntry {
@@ -179,23 +192,24 @@ export function kvCacheText(report: HealthReport): string {
   return kvCacheTypeK === kvCacheTypeV ? kvCacheTypeK : `K ${kvCacheTypeK} / V ${kvCacheTypeV}`;
 }
 
-/** What a problem's fix button does; fix texts are free text from the sidecar. */
-export type FixAction =
-  | { kind: "disableGoExtensionGopls"; label: string }
-  | { kind: "openSetting"; key: string; label: string }
-  | { kind: "restartGopls"; label: string }
-  | { kind: "copy"; label: string };
+/** The fix button's label: what a click does (healthActions.ts carries it out). */
+export function fixLabel(action: ProblemAction | null): string {
+  if (action === null) {
+    return "Copy fix";
+  }
+  if (action.kind === "command") {
+    return action.title;
+  }
+  return action.value === null ? `Open setting ${action.key}` : `Set ${action.key} to ${JSON.stringify(action.value)}`;
+}
 
-export function fixAction(fix: string, section: string): FixAction {
-  if (fix.includes("go.useLanguageServer")) {
-    return { kind: "disableGoExtensionGopls", label: "Set go.useLanguageServer to false" };
+/** The report's action when it names this extension's own setting or command; null (nothing
+ *  to click) for anything else: a report must not make a button that changes other settings
+ *  or runs other commands. */
+export function ownAction(action: ProblemAction | null, section: string): ProblemAction | null {
+  if (action === null) {
+    return null;
   }
-  const setting = new RegExp(`\\b${section}(?:\\.[A-Za-z]+)+`).exec(fix);
-  if (setting !== null) {
-    return { kind: "openSetting", key: setting[0], label: `Open setting ${setting[0]}` };
-  }
-  if (/restart(ing)? gopls/i.test(fix)) {
-    return { kind: "restartGopls", label: "Restart gopls" };
-  }
-  return { kind: "copy", label: "Copy fix" };
+  const target = action.kind === "setting" ? action.key : action.command;
+  return target.startsWith(`${section}.`) ? action : null;
 }

@@ -1,6 +1,6 @@
 // The Health Check page: plain HTML from the report, every value escaped. Fix buttons
-// post only an index back; the extension maps it to an action (see healthView.ts).
-import { type FixAction, formatBytes, type HealthReport, kvCacheText, type Problem } from "./health";
+// post only an index back; the extension applies that problem's action (healthActions.ts).
+import { fixLabel, formatBytes, type HealthReport, kvCacheText, type Problem } from "./health";
 import { historySection } from "./healthCharts";
 import { escapeHtml } from "./html";
 
@@ -8,8 +8,9 @@ export interface HealthPage {
   report: HealthReport | undefined;
   /** Why there is no report, when there is none. */
   error: string | undefined;
-  /** The report's problems plus those the client found, each with its action. */
-  problems: { problem: Problem; action: FixAction }[];
+  /** The report's problems (actions outside the extension's own settings and commands
+   *  dropped) plus those the client found. */
+  problems: Problem[];
   generatedAt: Date;
 }
 
@@ -66,10 +67,10 @@ function problemsSection(page: HealthPage): string {
   if (page.problems.length === 0) {
     return `<section><h2>Problems</h2><p class="ok">No problems found.</p></section>`;
   }
-  const items = page.problems.map(({ problem, action }, index) =>
+  const items = page.problems.map((problem, index) =>
     `<li class="${problem.severity}"><span class="severity">${escapeHtml(problem.severity)}</span> ` +
     `${escapeHtml(problem.message)}<div class="fix">${escapeHtml(problem.fix)} ` +
-    `<button data-fix="${index}">${escapeHtml(action.label)}</button></div></li>`,
+    `<button data-fix="${index}">${escapeHtml(fixLabel(problem.action))}</button></div></li>`,
   );
   return `<section><h2>Problems</h2><ul class="problems">${items.join("")}</ul></section>`;
 }
@@ -78,7 +79,7 @@ function summary(page: HealthPage): string {
   if (page.report === undefined) {
     return `<p class="error">No health report: ${escapeHtml(page.error ?? "the sidecar is not running")}</p>`;
   }
-  const ok = page.report.ok && page.problems.every((p) => p.problem.severity !== "error");
+  const ok = page.report.ok && page.problems.every((p) => p.severity !== "error");
   return ok ? `<p class="ok">Everything is working.</p>` : `<p class="error">Something needs attention, see Problems.</p>`;
 }
 

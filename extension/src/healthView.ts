@@ -2,8 +2,10 @@
 // each problem's fix as a button, the last hour as charts, and "Copy report" as Markdown.
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
-import { disableGoExtensionGopls, goExtensionProblem } from "./goExtension";
-import { type FixAction, fixAction, type HealthReport, type Problem } from "./health";
+import { vscodeFixEditor } from "./editorActions";
+import { goExtensionProblem } from "./goExtension";
+import { type HealthReport, ownAction, type Problem } from "./health";
+import { applyFix } from "./healthActions";
 import { type HealthPage, renderHealthPage } from "./healthHtml";
 import { REPORTED_SETTINGS, reportMarkdown } from "./healthMarkdown";
 import type { Manifest } from "./manifest";
@@ -13,13 +15,11 @@ import type { Sidecar } from "./sidecarClient";
 const HEALTH_TIMEOUT_MS = 15_000;
 
 export interface HealthActions {
-  restartGopls(): Promise<void>;
   showLog(): void;
 }
 
 export class HealthView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
-  private fixes: { action: FixAction; fix: string }[] = [];
   private page: HealthPage | undefined;
 
   constructor(
@@ -53,7 +53,6 @@ export class HealthView implements vscode.Disposable {
   private async refresh(): Promise<void> {
     const page = await this.loadPage();
     this.page = page;
-    this.fixes = page.problems.map(({ action, problem }) => ({ action, fix: problem.fix }));
     if (this.panel !== undefined) {
       const nonce = randomBytes(16).toString("base64");
       this.panel.webview.html = renderHealthPage(page, nonce, this.panel.webview.cspSource);
@@ -69,13 +68,9 @@ export class HealthView implements vscode.Disposable {
       error = e instanceof Error ? e.message : String(e);
     }
     const clientProblem = goExtensionProblem();
-    const problems: Problem[] = [...(report?.problems ?? []), ...(clientProblem === undefined ? [] : [clientProblem])];
-    return {
-      report,
-      error,
-      problems: problems.map((problem) => ({ problem, action: fixAction(problem.fix, this.manifest.section) })),
-      generatedAt: new Date(),
-    };
+    const reported = (report?.problems ?? []).map((p) => ({ ...p, action: ownAction(p.action, this.manifest.section) }));
+    const problems: Problem[] = [...reported, ...(clientProblem === undefined ? [] : [clientProblem])];
+    return { report, error, problems, generatedAt: new Date() };
   }
 
   private async onMessage(message: { fix?: number; command?: string }): Promise<void> {
@@ -86,16 +81,16 @@ export class HealthView implements vscode.Disposable {
     } else if (message.command === "showLog") {
       this.commands.showLog();
     } else if (message.fix !== undefined) {
-      const fix = this.fixes[message.fix];
-      if (fix !== undefined) {
-        await this.apply(fix.action, fix.fix);
+      const problem = this.page?.problems[message.fix];
+      if (problem !== undefined && (await applyFix(problem, this.manifest.section, vscodeFixEditor))) {
+        await this.refresh();
       }
     }
   }
 
   private async copyReport(): Promise<void> {
     const config = vscode.workspace.getConfiguration(this.manifest.section);
-    const markdown = reportMarkdown(this.page?.report, this.page?.problems.map((p) => p.problem) ?? [], {
+    const markdown = reportMarkdown(this.page?.report, this.page?.problems ?? [], {
       extensionVersion: this.manifest.version,
       vscodeVersion: vscode.version,
       section: this.manifest.section,
@@ -103,24 +98,5 @@ export class HealthView implements vscode.Disposable {
     });
     await vscode.env.clipboard.writeText(markdown);
     void vscode.window.showInformationMessage("The health report is on the clipboard, as Markdown.");
-  }
-
-  private async apply(action: FixAction, fix: string): Promise<void> {
-    switch (action.kind) {
-      case "disableGoExtensionGopls":
-        await disableGoExtensionGopls();
-        break;
-      case "openSetting":
-        await vscode.commands.executeCommand("workbench.action.openSettings", action.key);
-        return;
-      case "restartGopls":
-        await this.commands.restartGopls();
-        break;
-      case "copy":
-        await vscode.env.clipboard.writeText(fix);
-        void vscode.window.showInformationMessage("The fix is on the clipboard.");
-        return;
-    }
-    await this.refresh();
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fixAction, formatBytes, memoryTrend, statusView } from "../src/health";
+import { fixLabel, formatBytes, memoryTrend, ownAction, type ProblemAction, statusView } from "../src/health";
 import { renderHealthPage } from "../src/healthHtml";
 import { reportMarkdown } from "../src/healthMarkdown";
 import { escapeHtml } from "../src/html";
@@ -29,19 +29,38 @@ test("no limit shows only the memory; a loading model says so", () => {
   assert.equal(statusView(report({ limit: 0, aiState: "unloaded" })).text, "$(pulse) gopls 300 MB · AI idle");
 });
 
-test("fix texts map to the action a button can take", () => {
-  assert.equal(fixAction("Set go.useLanguageServer to false.", "goSidecar").kind, "disableGoExtensionGopls");
-  assert.deepEqual(fixAction("Raise goSidecar.memory.limitMB or close modules.", "goSidecar"),
-    { kind: "openSetting", key: "goSidecar.memory.limitMB", label: "Open setting goSidecar.memory.limitMB" });
-  assert.equal(fixAction("Run Go: Restart gopls (Sidecar).", "goSidecar").kind, "restartGopls");
-  assert.equal(fixAction("Install Go 1.22 or newer.", "goSidecar").kind, "copy");
+test("a fix button says what its action does", () => {
+  assert.equal(fixLabel({ kind: "setting", key: "goSidecar.memory.limitMB", value: null }), "Open setting goSidecar.memory.limitMB");
+  assert.equal(fixLabel({ kind: "setting", key: "goSidecar.memory.limitMB", value: 4096 }), "Set goSidecar.memory.limitMB to 4096");
+  assert.equal(fixLabel({ kind: "setting", key: "goSidecar.ai.modelPath", value: "" }), 'Set goSidecar.ai.modelPath to ""');
+  assert.equal(fixLabel({ kind: "command", command: "goSidecar.restartGopls", title: "Restart gopls" }), "Restart gopls");
+  assert.equal(fixLabel(null), "Copy fix");
+});
+
+test("a report's action may name only the extension's own settings and commands", () => {
+  const own: ProblemAction[] = [
+    { kind: "setting", key: "goSidecar.memory.limitMB", value: 4096 },
+    { kind: "command", command: "goSidecar.restartGopls", title: "Restart gopls" },
+  ];
+  for (const action of own) {
+    assert.equal(ownAction(action, "goSidecar"), action);
+  }
+  assert.equal(ownAction({ kind: "setting", key: "go.useLanguageServer", value: false }, "goSidecar"), null);
+  assert.equal(ownAction({ kind: "setting", key: "goSidecarX.a", value: 1 }, "goSidecar"), null);
+  assert.equal(ownAction({ kind: "command", command: "workbench.action.reloadWindow", title: "Reload" }, "goSidecar"), null);
+  assert.equal(ownAction(null, "goSidecar"), null);
 });
 
 test("the health page shows each section and escapes what the sidecar sent", () => {
   const bad = report();
-  bad.problems = [{ severity: "warning", message: "<script>alert(1)</script>", fix: "Raise goSidecar.memory.limitMB" }];
-  const html = renderHealthPage({ report: bad, error: undefined, generatedAt: new Date(0),
-    problems: bad.problems.map((problem) => ({ problem, action: fixAction(problem.fix, "goSidecar") })) }, "N", "csp");
+  bad.problems = [
+    { severity: "warning", message: "<script>alert(1)</script>", fix: "Raise the limit",
+      action: { kind: "setting", key: "goSidecar.memory.limitMB", value: null } },
+    { severity: "error", message: "gopls: no views", fix: "Restart gopls (Sidecar) after fixing goSidecar.gopls.path",
+      action: { kind: "command", command: "goSidecar.restartGopls", title: "Restart <gopls>" } },
+    { severity: "info", message: "m", fix: "sysctl", action: null },
+  ];
+  const html = renderHealthPage({ report: bad, error: undefined, generatedAt: new Date(0), problems: bad.problems }, "N", "csp");
   for (const text of ["running (pid 42)", "v0.23.0", "300 MB of 2.0 GB", "suppressed duplicates", "q8_0, 20 MB for 2048 tokens",
     "/m/gemma.gguf, Q4_K_M"]) {
     assert.ok(html.includes(text), text);
@@ -49,6 +68,8 @@ test("the health page shows each section and escapes what the sidecar sent", () 
   assert.ok(!html.includes("<script>alert"));
   assert.ok(html.includes(escapeHtml("<script>alert(1)</script>")));
   assert.ok(html.includes(`<button data-fix="0">Open setting goSidecar.memory.limitMB</button>`));
+  assert.ok(html.includes(`<button data-fix="1">Restart &lt;gopls&gt;</button>`), "the command's title, not the fix text");
+  assert.ok(html.includes(`<button data-fix="2">Copy fix</button>`));
   for (const chart of ["chart-rss", "chart-file-events", "chart-latency", "chart-acceptance"]) {
     assert.ok(html.includes(`<svg id="${chart}"`), chart);
   }
@@ -77,7 +98,7 @@ test("the tooltip's trend compares the RSS now with ten minutes before", () => {
 test("the copied report has versions, settings, restarts and problems, without paths or server URLs", () => {
   const crashed = report();
   crashed.gopls.restartLog = [{ time: "2026-01-01T10:05:00+00:00", reason: "rss-limit", rssBytes: 2100 * MB }];
-  const problem = { severity: "warning" as const, message: "inotify | watch limit\nreached", fix: "sysctl" };
+  const problem = { severity: "warning" as const, message: "inotify | watch limit\nreached", fix: "sysctl", action: null };
   const markdown = reportMarkdown(crashed, [problem], { extensionVersion: "0.1.0", vscodeVersion: "1.100.0",
     section: "goSidecar", settings: { "memory.limitMB": 2048, "ai.backend": "http://10.0.0.5:8080" } });
   for (const text of ["| Go Sidecar | 0.1.0 |", "| VS Code | 1.100.0 |", "| gopls | v0.23.0, running |",

@@ -34,7 +34,7 @@ from .gopls_process import GoplsNotFoundError, GoplsProcess, find_gopls, gopls_v
 from .history import History
 from .memory_watchdog import DEFAULT_SPIKE_POLICY, RssWatchdog, SpikePolicy, Trip
 from .message import Kind, Message, error_response
-from .problems import Problem
+from .problems import RESTART_GOPLS, Problem, SettingAction
 from .proxy import Proxy, Side
 from .restart_policy import RestartPolicy
 from .settings import GoplsSettingsAnswer, Settings, SettingsStore, gopls_settings_answers
@@ -428,12 +428,14 @@ class GoplsSupervisor:
                     "error",
                     self._start_error,
                     "Install gopls or set goSidecar.gopls.path, then run Go: Restart gopls (Sidecar).",
+                    SettingAction("gopls.path"),
                 )
             )
         if self._gave_up:
-            found.append(Problem("error", self._gave_up, self._advice(self._settings.current.memory.limitMB)))
+            limit_mb = self._settings.current.memory.limitMB
+            found.append(Problem("error", self._gave_up, self._advice(limit_mb), _raise_limit(limit_mb)))
         for text in self._gopls_errors:
-            found.append(Problem("error", f"gopls: {text}", _gopls_error_fix(text)))
+            found.append(Problem("error", f"gopls: {text}", _gopls_error_fix(text), RESTART_GOPLS))
         return found
 
 
@@ -451,6 +453,11 @@ def _stop(retired: Retired) -> None:
         retired.process.stop(grace_s=0.5)
     if retired.reader is not None:
         retired.reader.join(_READER_JOIN_S)
+
+
+def _raise_limit(limit_mb: int) -> SettingAction:
+    """The advice raises the limit: suggest twice the current one (with no limit set, open the setting)."""
+    return SettingAction("memory.limitMB", 2 * limit_mb if limit_mb > 0 else None)
 
 
 def _gopls_error_fix(text: str) -> str:

@@ -115,6 +115,7 @@ def test_missing_gopls_is_a_clear_error_and_the_sidecar_stays_up(tmp_path: Path)
         report = client.request("goSidecar/health")
         assert report["ok"] is False and report["gopls"]["running"] is False
         assert "gopls.path" in report["problems"][0]["fix"]
+        assert report["problems"][0]["action"] == {"kind": "setting", "key": "goSidecar.gopls.path", "value": None}
     finally:
         client.shutdown()
 
@@ -127,6 +128,11 @@ def test_gopls_error_messages_become_health_problems(fake: FakeSession) -> None:
     assert report["ok"] is False
     assert report["problems"][0]["message"] == "gopls: Error loading workspace folders"
     assert "go list" in report["problems"][0]["fix"]
+    assert report["problems"][0]["action"] == {
+        "kind": "command",
+        "command": "goSidecar.restartGopls",
+        "title": "Restart gopls",
+    }
 
 
 def test_sidecar_settings_do_not_reach_gopls(fake: FakeSession) -> None:

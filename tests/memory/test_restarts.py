@@ -15,6 +15,7 @@ from gosidecar.documents import position_at
 from gosidecar.uris import path_to_uri
 from tests.lsp_client import LspClient, LspError
 from tests.support import huge_generated_go_file, sidecar_command, wait_until
+from tests.test_health_report import SCHEMA, schema_errors
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -108,6 +109,8 @@ def test_limit_gopls_cannot_live_under_is_bounded_then_recovers(example_workspac
         reasons = [entry["reason"] for entry in report["gopls"]["restartLog"]]
         assert set(reasons) == {"rss-limit"} and 3 <= len(reasons) <= 6
         assert "limitMB" in report["problems"][0]["fix"]
+        assert report["problems"][0]["action"] == {"kind": "setting", "key": "goSidecar.memory.limitMB", "value": 32}
+        assert schema_errors(report, SCHEMA) == []
         with pytest.raises(LspError, match="stopped"):
             client.request("workspace/symbol", {"query": "Total"}, timeout=5)
 
