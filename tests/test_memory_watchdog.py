@@ -1,8 +1,9 @@
 """The RSS watchdog against real processes that allocate memory on cue.
 
 The spike policy in these tests keeps the production ratios and sigmas but shrinks the
-time windows and the absolute floor, so a load, a settle and a spike fit in seconds and
-in a few hundred MiB.
+time windows and the absolute floor, so a load, a settle and a spike fit in a few
+hundred MiB. The watchdog's clock is a SteppingClock: time moves on per sample, so the
+tests wait for samples and for the load to settle instead of sleeping through windows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 import psutil
@@ -25,6 +27,7 @@ from gosidecar.memory_watchdog import (
     SpikeDetector,
     Trip,
 )
+from tests.support import wait_until
 
 # Reads commands from stdin, answers each with "ok" once it is done:
 #   alloc N   keep N more MiB resident (written, so the pages are really there)
@@ -47,6 +50,7 @@ for child in children:
 """
 
 FAST_INTERVAL_S = 0.05
+SAMPLE_WAIT_S = 30.0  # generous: a loaded machine samples late, and nothing here counts real time
 FAST_POLICY = replace(
     DEFAULT_SPIKE_POLICY,
     load_grace_min_s=1.0,
@@ -88,6 +92,35 @@ class Allocator:
                 self.process.wait()
 
 
+class SteppingClock:
+    """The watchdog reads its clock once per sample; each read moves time on by `step_s`."""
+
+    def __init__(self, step_s: float = 0.25) -> None:
+        self.step_s = step_s
+        self.reads = 0
+        self._running = threading.Event()
+        self._running.set()
+
+    def __call__(self) -> float:
+        self._running.wait()
+        self.reads += 1
+        return self.reads * self.step_s
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """Time stands still (the sampler waits at the clock): what happens meanwhile is
+        one instant to the watchdog, however long a loaded machine takes for it."""
+        self._running.clear()
+        try:
+            yield
+        finally:
+            self._running.set()
+
+    def wait_for_samples(self, count: int) -> None:
+        target = self.reads + count
+        wait_until(lambda: self.reads >= target, SAMPLE_WAIT_S, f"{count} more samples")
+
+
 class TripRecorder:
     def __init__(self) -> None:
         self.trips: list[Trip] = []
@@ -120,9 +153,9 @@ def make_watchdog() -> Iterator[Callable[..., RssWatchdog]]:
     def make(
         on_trip: Callable[[Trip], None],
         limit_bytes: int = 0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: SteppingClock | None = None,
     ) -> RssWatchdog:
-        watchdog = RssWatchdog(on_trip, limit_bytes, FAST_INTERVAL_S, clock, FAST_POLICY)
+        watchdog = RssWatchdog(on_trip, limit_bytes, FAST_INTERVAL_S, clock or SteppingClock(), FAST_POLICY)
         made.append(watchdog)
         return watchdog
 
@@ -131,13 +164,14 @@ def make_watchdog() -> Iterator[Callable[..., RssWatchdog]]:
         watchdog.stop()
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+def quiet_period() -> None:
+    """Ten sampling intervals in which nothing may happen: a deliberate sleep, the window
+    a wrong trip would need, for the cases with no sample to wait for."""
+    time.sleep(10 * FAST_INTERVAL_S)
+
+
+def wait_settled(watchdog: RssWatchdog) -> None:
+    wait_until(lambda: watchdog.judging_spikes, SAMPLE_WAIT_S, "the load to settle")
 
 
 def test_measures_the_whole_process_tree(
@@ -150,7 +184,7 @@ def test_measures_the_whole_process_tree(
     watchdog = make_watchdog(recorder)
     watchdog.watch(allocator.pid)
 
-    assert wait_until(lambda: watchdog.rss_bytes > 120 * MiB)
+    wait_until(lambda: watchdog.rss_bytes > 120 * MiB, SAMPLE_WAIT_S, "the tree's RSS")
     own = psutil.Process(allocator.pid).memory_info().rss
     assert own < 60 * MiB, "the grandchildren hold the memory, not the child"
     assert watchdog.peak_rss_bytes >= watchdog.rss_bytes
@@ -162,34 +196,29 @@ def test_limit_trips_once_after_consecutive_samples(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    samples = 0
+    clock = SteppingClock()
     samples_at_trips: list[int] = []
 
-    def counting_clock() -> float:  # the watchdog reads the clock once per sample
-        nonlocal samples
-        samples += 1
-        return time.monotonic()
-
     def on_trip(trip: Trip) -> None:
-        samples_at_trips.append(samples)
+        samples_at_trips.append(clock.reads)
         recorder(trip)
 
     allocator.command("alloc", 100)
-    watchdog = make_watchdog(on_trip, limit_bytes=50 * MiB, clock=counting_clock)
+    watchdog = make_watchdog(on_trip, limit_bytes=50 * MiB, clock=clock)
     watchdog.watch(allocator.pid)
 
-    assert recorder.wait(5.0)
+    assert recorder.wait(SAMPLE_WAIT_S)
     assert samples_at_trips == [LIMIT_CONSECUTIVE_SAMPLES]
     (trip,) = recorder.trips
     assert trip.reason == "rss-limit"
     assert trip.rss_bytes > 100 * MiB
     assert "50 MiB limit" in trip.detail
 
-    assert wait_until(lambda: samples >= LIMIT_CONSECUTIVE_SAMPLES + 10)
+    clock.wait_for_samples(10)
     assert len(recorder.trips) == 1, "stays quiet until watch() is called again"
 
     watchdog.watch(allocator.pid)
-    assert wait_until(lambda: len(recorder.trips) == 2)
+    wait_until(lambda: len(recorder.trips) == 2, SAMPLE_WAIT_S, "a trip after watch()")
 
 
 def test_limit_zero_is_off_and_set_limit_applies_live(
@@ -198,14 +227,15 @@ def test_limit_zero_is_off_and_set_limit_applies_live(
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
     allocator.command("alloc", 100)
-    watchdog = make_watchdog(recorder, limit_bytes=0)
+    clock = SteppingClock()
+    watchdog = make_watchdog(recorder, limit_bytes=0, clock=clock)
     watchdog.watch(allocator.pid)
-    assert wait_until(lambda: watchdog.rss_bytes > 100 * MiB)
-    time.sleep(10 * FAST_INTERVAL_S)
+    wait_until(lambda: watchdog.rss_bytes > 100 * MiB, SAMPLE_WAIT_S, "the tree's RSS")
+    clock.wait_for_samples(10)
     assert recorder.trips == []
 
     watchdog.set_limit(50 * MiB)
-    assert recorder.wait(5.0)
+    assert recorder.wait(SAMPLE_WAIT_S)
     assert [trip.reason for trip in recorder.trips] == ["rss-limit"]
 
 
@@ -214,14 +244,16 @@ def test_real_spike_after_the_load_trips(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    watchdog = make_watchdog(recorder)
+    clock = SteppingClock()
+    watchdog = make_watchdog(recorder, clock=clock)
     watchdog.watch(allocator.pid)
-    time.sleep(FAST_POLICY.load_grace_min_s + FAST_POLICY.stable_window_s + 0.5)
+    wait_settled(watchdog)
     assert recorder.trips == []
 
-    allocator.command("alloc", 300)
+    with clock.stopped():
+        allocator.command("alloc", 300)
 
-    assert recorder.wait(5.0)
+    assert recorder.wait(SAMPLE_WAIT_S)
     (trip,) = recorder.trips
     assert trip.reason == "rss-spike"
     assert trip.rss_bytes > 300 * MiB
@@ -233,13 +265,15 @@ def test_spike_in_a_grandchild_counts(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    watchdog = make_watchdog(recorder)
+    clock = SteppingClock()
+    watchdog = make_watchdog(recorder, clock=clock)
     watchdog.watch(allocator.pid)
-    time.sleep(FAST_POLICY.load_grace_min_s + FAST_POLICY.stable_window_s + 0.5)
+    wait_settled(watchdog)
 
-    allocator.command("spawn", 300)
+    with clock.stopped():
+        allocator.command("spawn", 300)
 
-    assert recorder.wait(5.0)
+    assert recorder.wait(SAMPLE_WAIT_S)
     assert [trip.reason for trip in recorder.trips] == ["rss-spike"]
 
 
@@ -248,13 +282,15 @@ def test_workspace_load_ramp_never_trips(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    watchdog = make_watchdog(recorder)
+    clock = SteppingClock(step_s=0.1)
+    watchdog = make_watchdog(recorder, clock=clock)
     watchdog.watch(allocator.pid)
     allocator.command("spawn", 20)  # like `go list` at the start of a load
     for _ in range(30):  # a 3 s ramp to ~330 MiB, far past any spike threshold of the start
         allocator.command("alloc", 10)
-        time.sleep(0.1)
-    time.sleep(FAST_POLICY.load_grace_min_s + FAST_POLICY.stable_window_s + 1.0)
+        clock.wait_for_samples(1)  # 10 MiB per 0.1 s: faster than "flat" allows
+    wait_settled(watchdog)
+    clock.wait_for_samples(10)
 
     assert watchdog.rss_bytes > 300 * MiB
     assert recorder.trips == []
@@ -268,13 +304,15 @@ def test_vanished_process_never_trips(
     allocator.command("alloc", 100)
     watchdog = make_watchdog(recorder, limit_bytes=1000 * MiB)
     watchdog.watch(allocator.pid)
-    assert wait_until(lambda: watchdog.rss_bytes > 100 * MiB)
+    wait_until(lambda: watchdog.rss_bytes > 100 * MiB, SAMPLE_WAIT_S, "the tree's RSS")
 
     allocator.process.kill()
     allocator.process.wait()
     watchdog.set_limit(1)
-    assert wait_until(lambda: watchdog.rss_bytes == 0)
-    time.sleep(10 * FAST_INTERVAL_S)
+    wait_until(lambda: watchdog.rss_bytes == 0, SAMPLE_WAIT_S, "the watchdog to see it gone")
+    # A gone process is not sampled (no clock read to wait for): a wrong trip would
+    # come within a few intervals, so this quiet period is the assertion's window.
+    quiet_period()
 
     assert recorder.trips == []
     assert watchdog.peak_rss_bytes > 100 * MiB
@@ -287,7 +325,7 @@ def test_watching_a_pid_that_does_not_exist_is_quiet(
     gone.wait()
     watchdog = make_watchdog(recorder, limit_bytes=1)
     watchdog.watch(gone.pid)
-    time.sleep(10 * FAST_INTERVAL_S)
+    quiet_period()  # as above: nothing is sampled, so there is no condition to wait for
     assert recorder.trips == []
     assert watchdog.rss_bytes == 0
 
@@ -297,7 +335,7 @@ def test_watching_a_pid_that_does_not_exist_is_quiet(
 STEP_S = 0.5
 
 
-def feed(detector: SpikeDetector, series: list[float], start_s: float = 0.0) -> list[bool]:
+def feed(detector: SpikeDetector, series: Sequence[float], start_s: float = 0.0) -> list[bool]:
     return [detector.add(start_s + index * STEP_S, int(mib * MiB)) for index, mib in enumerate(series)]
 
 
@@ -330,7 +368,7 @@ def test_detector_ignores_short_peaks_and_linear_growth() -> None:
     detector = SpikeDetector()
     series = load_then_plateau()
     short_peak = [1500.0] * (DEFAULT_SPIKE_POLICY.sustain_samples - 1) + [400.0]
-    slow_growth = [400 + 2 * i for i in range(1200)]  # +4 MiB/s for 10 minutes: 2.8 GB
+    slow_growth = [400.0 + 2 * i for i in range(1200)]  # +4 MiB/s for 10 minutes: 2.8 GB
     assert not any(feed(detector, series + short_peak + slow_growth))
 
 

@@ -249,6 +249,13 @@ class RssWatchdog:
         session = self._session
         return session.peak_rss_bytes if session is not None else 0
 
+    @property
+    def judging_spikes(self) -> bool:
+        """True once the watched gopls's workspace load settled: from then on, growth
+        can be a spike (see SpikeDetector)."""
+        session = self._session
+        return session is not None and not session.detector.loading
+
     def sample_now(self) -> int:
         """Measure the tree right away (for a health report asked between samples)."""
         session = self._session
@@ -325,7 +332,7 @@ class RssWatchdog:
         session.rss_bytes = rss
         self._on_sample(rss)
         session.peak_rss_bytes = max(session.peak_rss_bytes, rss)
-        spiked = session.detector.add(self._clock(), rss, busy=tree.running_go)
+        spiked = self._add_to_detector(session.detector, tree)
         limit = self._limit_bytes
         session.over_limit_streak = session.over_limit_streak + 1 if 0 < limit < rss else 0
         if session.tripped:
@@ -345,6 +352,14 @@ class RssWatchdog:
             )
             return Trip("rss-spike", rss, detail)
         return None
+
+    def _add_to_detector(self, detector: SpikeDetector, tree: _TreeSample) -> bool:
+        """The detector's verdict on this sample; logs the end of the load, when judging starts."""
+        was_loading = detector.loading
+        spiked = detector.add(self._clock(), tree.rss_bytes, busy=tree.running_go)
+        if was_loading and not detector.loading:
+            log.info("gopls's workspace load settled at %s: judging RSS spikes from now on", _mib(tree.rss_bytes))
+        return spiked
 
 
 def _process_or_none(pid: int) -> psutil.Process | None:

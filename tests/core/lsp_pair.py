@@ -24,10 +24,12 @@ class LspPair:
     def both(self) -> tuple[LspClient, LspClient]:
         return self.direct, self.sidecar
 
-    def open(self, relative: str) -> str:
+    def open(self, relative: str, unsaved_text: str | None = None) -> str:
+        """Open a file as it is on disk, or as an editor buffer with `unsaved_text`."""
         path = self.root / relative
         uri = path_to_uri(path)
-        item = {"uri": uri, "languageId": "go", "version": 1, "text": path.read_text()}
+        text = path.read_text() if unsaved_text is None else unsaved_text
+        item = {"uri": uri, "languageId": "go", "version": 1, "text": text}
         for client in self.both:
             client.notify("textDocument/didOpen", {"textDocument": item})
         return uri
@@ -56,11 +58,13 @@ def _editor_answer(message: Message) -> Any:
 
 
 @contextmanager
-def lsp_pair(gopls: str, root: Path, options: dict[str, Any] | None = None) -> Iterator[LspPair]:
+def lsp_pair(gopls: str, root: Path, sidecar_options: dict[str, Any] | None = None) -> Iterator[LspPair]:
+    """`sidecar_options`: the sidecar's initialization options (its settings); the direct
+    gopls gets none, as from VS Code's Go extension."""
     direct = LspClient([gopls, "serve"], cwd=str(root))
     sidecar = LspClient(sidecar_command(), cwd=str(root))
     try:
-        for client in (direct, sidecar):
+        for client, options in ((direct, None), (sidecar, sidecar_options)):
             client.on_server_request = _editor_answer
             client.initialize(path_to_uri(root), options)
         for client in (direct, sidecar):

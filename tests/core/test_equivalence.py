@@ -7,11 +7,15 @@ of this repository.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gosidecar.documents import apply_change, offset_at
 from gosidecar.uris import path_to_uri
 from tests.core.lsp_pair import LspPair, lsp_pair
 from tests.lsp_client import LspError
@@ -22,11 +26,24 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def pair(gopls_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LspPair]:
+def gopls_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sidecar's gopls logs every message it receives here (its -rpc.trace)."""
+    return tmp_path_factory.mktemp("trace") / "gopls.log"
+
+
+@pytest.fixture(scope="module")
+def pair(gopls_path: str, gopls_trace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LspPair]:
     root = copy_stdlib_workspace(tmp_path_factory.mktemp("equivalence"))
-    with lsp_pair(gopls_path, root) as opened:
+    trace = {"gopls": {"args": ["-rpc.trace", f"-logfile={gopls_trace}"]}}
+    with lsp_pair(gopls_path, root, sidecar_options=trace) as opened:
         opened.open(LIST)
         yield opened
+
+
+def params_received(gopls_trace: Path, method: str) -> list[Any]:
+    """The params of each `method` request gopls received, from its -rpc.trace log."""
+    logged = re.finditer(rf"request '{re.escape(method)} - \(\d+\)'\.\r?\nParams: (.*)", gopls_trace.read_text())
+    return [json.loads(match.group(1)) for match in logged]
 
 
 def doc(pair: LspPair, relative: str, **position: Any) -> dict[str, Any]:
@@ -94,8 +111,28 @@ def test_document_symbol(pair: LspPair) -> None:
     assert {"Element", "List"} <= {symbol["name"] for symbol in result}
 
 
-def test_formatting(pair: LspPair) -> None:
-    assert_same(pair, "textDocument/formatting", doc(pair, LIST, options={"tabSize": 4, "insertSpaces": False}))
+BADLY_FORMATTED = (
+    'package list\n\nimport("fmt")\nfunc  Describe( l *List )string{\n'
+    'if l==nil{return "nil"}\n  return fmt.Sprint(l.Len( ))}\n'
+)
+
+
+def apply_text_edits(text: str, edits: list[dict[str, Any]]) -> str:
+    """LSP `TextEdit`s all address the original text: applied from the last one back."""
+    for edit in sorted(edits, key=lambda e: offset_at(text, e["range"]["start"]), reverse=True):
+        text = apply_change(text, edit | {"text": edit["newText"]})
+    return text
+
+
+def test_formatting_a_badly_formatted_file(pair: LspPair) -> None:
+    relative = "container_list/describe.go"  # an unsaved buffer: nothing on disk changes for later tests
+    pair.open(relative, BADLY_FORMATTED)
+    params = doc(pair, relative, options={"tabSize": 4, "insertSpaces": False})
+    edits = assert_same(pair, "textDocument/formatting", params)
+    assert edits, "gopls had nothing to format"
+    gofmt = subprocess.run(["gofmt"], input=BADLY_FORMATTED, capture_output=True, text=True, check=True).stdout
+    assert gofmt != BADLY_FORMATTED
+    assert apply_text_edits(BADLY_FORMATTED, edits) == gofmt
 
 
 def test_rename(pair: LspPair) -> None:
@@ -145,10 +182,11 @@ def test_unknown_method_gets_the_same_error(pair: LspPair) -> None:
     assert errors[0] == errors[1]
 
 
-def test_unknown_fields_pass_through(pair: LspPair) -> None:
+def test_unknown_fields_pass_through(pair: LspPair, gopls_trace: Path) -> None:
     params = doc(pair, LIST, position=pair.position_of(LIST, "func (l *List) Len", 15))
     params["xUnknownField"] = {"nested": [1, 2, 3]}
     assert_same(pair, "textDocument/hover", params)
+    assert params in params_received(gopls_trace, "textDocument/hover"), "gopls did not receive the field"
 
 
 def test_diagnostics_after_edits(pair: LspPair) -> None:

@@ -6,12 +6,21 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gosidecar.uris import path_to_uri
 
 DEBOUNCE_MS = 100
+
+
+def passed_on_everything(counts: Mapping[str, Any], events_made: int, changes_gopls_logged: int) -> bool:
+    """The file events' health counts say at least `events_made` events came in and none
+    is left in the debounce window (received = forwarded + suppressed), and gopls logged
+    every change forwarded: nothing already seen is still on its way."""
+    received, forwarded, suppressed = (int(counts[key]) for key in ("received", "forwarded", "suppressed"))
+    return received >= events_made and received == forwarded + suppressed and changes_gopls_logged == forwarded
 
 
 def gopls_watchers(module_dir: Path) -> dict[str, Any]:

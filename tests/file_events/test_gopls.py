@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from gosidecar.file_events import FileEventService
 from gosidecar.file_events.wiring import WATCHED_FILES
 from gosidecar.message import Message
 from gosidecar.settings import FileEventSettings
-from tests.file_events.support import DEBOUNCE_MS, append, uri_of
+from tests.file_events.support import DEBOUNCE_MS, append, passed_on_everything, uri_of
 from tests.lsp_client import LspClient
 from tests.support import wait_until
 
@@ -64,13 +63,13 @@ def _gopls_watched_by_service(gopls_path: str, workspace: Path, log: Path) -> It
         gopls.shutdown()
 
 
-def _wait_received(log: Path, expected: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What gopls received once it equals `expected` (or 10 s passed), and stayed so for
-    a few debounce windows."""
-    deadline = time.monotonic() + 10
-    while _received_changes(log) != expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(4 * DEBOUNCE_MS / 1000)
+def _wait_received(service: FileEventService, log: Path, events_made: int) -> list[dict[str, Any]]:
+    """What gopls received once the service passed on at least `events_made` file events."""
+    wait_until(
+        lambda: passed_on_everything(service.health_section(), events_made, len(_received_changes(log))),
+        30,
+        "the service to pass on every file event",
+    )
     return _received_changes(log)
 
 
@@ -82,11 +81,11 @@ def test_gopls_receives_one_event_for_a_file_with_many_names(
     (example_workspace / "linked").symlink_to("inventory", target_is_directory=True)
     (example_workspace / "abs").symlink_to(inventory, target_is_directory=True)
     log = tmp_path / "gopls.log"
-    with _gopls_watched_by_service(gopls_path, example_workspace, log):
+    with _gopls_watched_by_service(gopls_path, example_workspace, log) as service:
         for alias in ("inventory", "linked", "abs", "bazel-out/inventory"):
             append(example_workspace / alias / "inventory.go")
         expected = [{"uri": uri_of(inventory / "inventory.go"), "type": FileChangeType.Changed}]
-        assert _wait_received(log, expected) == expected
+        assert _wait_received(service, log, 4) == expected
 
 
 def test_gopls_receives_a_non_utf8_name_with_the_rest_of_its_window(
@@ -95,11 +94,11 @@ def test_gopls_receives_a_non_utf8_name_with_the_rest_of_its_window(
     testdata = example_workspace / "inventory" / "testdata"
     testdata.mkdir()
     log = tmp_path / "gopls.log"
-    with _gopls_watched_by_service(gopls_path, example_workspace, log):
+    with _gopls_watched_by_service(gopls_path, example_workspace, log) as service:
         Path(os.fsdecode(os.fsencode(testdata) + b"/caf\xe9.go")).write_text("package testdata\n")
         (testdata / "plain.go").write_text("package testdata\n")
         expected = [
             {"uri": uri_of(testdata) + "/caf%E9.go", "type": FileChangeType.Created},
             {"uri": uri_of(testdata / "plain.go"), "type": FileChangeType.Created},
         ]
-        assert sorted(_wait_received(log, expected), key=lambda c: c["uri"]) == expected
+        assert sorted(_wait_received(service, log, 2), key=lambda c: c["uri"]) == expected

@@ -7,11 +7,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from lsprotocol.types import FileChangeType
 
 from gosidecar.file_events import FileEventService
+from gosidecar.file_events.inotify_bits import InotifyConstants
 from gosidecar.file_events.service import POLL_INTERVAL_S
 from gosidecar.file_events.watcher import InotifyWatcher, RawEvent
 from gosidecar.settings import FileEventSettings
@@ -64,7 +66,7 @@ def test_fifty_writes_in_200_ms_give_at_most_two_events(tmp_path: Path, start: S
     service, gopls = start()
     for _ in range(50):
         append(target)
-        time.sleep(0.004)
+        time.sleep(0.004)  # the burst's pace: the fault being injected, not a wait
     events = gopls.settle()
     assert 1 <= len(events) <= 2
     assert {e["uri"] for e in events} == {uri_of(target)}
@@ -309,12 +311,18 @@ def test_at_the_watch_limit_directories_are_polled(tmp_path: Path, start: StartS
 
 class _LossyWatcher(InotifyWatcher):
     """The real watcher, dropping events while `dropping` is set (what an overflowing
-    kernel queue does)."""
+    kernel queue does); `closes_dropped` names the files whose last event (the close
+    after a write) it dropped."""
 
     dropping = False
+    closes_dropped: ClassVar[set[str]] = set()
 
     def resolve(self, wd: int, name: bytes, mask: int) -> RawEvent | None:
-        return None if type(self).dropping else super().resolve(wd, name, mask)
+        if not type(self).dropping:
+            return super().resolve(wd, name, mask)
+        if mask & InotifyConstants.IN_CLOSE_WRITE:
+            type(self).closes_dropped.add(os.fsdecode(name))
+        return None
 
 
 def test_an_overflow_rescans_and_reports_what_changed(
@@ -324,9 +332,12 @@ def test_an_overflow_rescans_and_reports_what_changed(
     (tmp_path / "edited.go").write_text("package w\n")
     service, gopls = start(watcher_factory=_LossyWatcher)
     monkeypatch.setattr(_LossyWatcher, "dropping", True)
+    monkeypatch.setattr(_LossyWatcher, "closes_dropped", set())
     append(tmp_path / "edited.go")
     (tmp_path / "created.go").write_text("package w\n")
-    time.sleep(0.2)
+    wait_until(
+        lambda: _LossyWatcher.closes_dropped >= {"edited.go", "created.go"}, 10, "both writes' events to be lost"
+    )
     assert service.wait_idle()
     monkeypatch.setattr(_LossyWatcher, "dropping", False)
     service.on_overflow()  # what watchdog's reader calls on IN_Q_OVERFLOW

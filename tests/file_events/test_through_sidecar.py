@@ -15,6 +15,7 @@ import pytest
 from lsprotocol.types import FileChangeType
 
 from gosidecar.uris import path_to_uri
+from tests.file_events.support import passed_on_everything
 from tests.file_events.test_gopls import _received_changes
 from tests.lsp_client import LspClient
 from tests.support import sidecar_command, wait_until
@@ -31,20 +32,21 @@ class Session:
     def received(self) -> list[dict[str, Any]]:
         return _received_changes(self.log) if self.log.exists() else []
 
-    def wait_received(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.received()) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)  # anything more that was coming has arrived by now
+    def wait_received(self, events_made: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """What gopls received once the sidecar passed on at least `events_made` file events."""
+        wait_until(
+            lambda: passed_on_everything(self.file_events(), events_made, len(self.received())),
+            timeout,
+            f"the sidecar to pass on {events_made} file events",
+        )
         return self.received()
 
+    def file_events(self) -> dict[str, Any]:
+        events: dict[str, Any] = self.client.request("goSidecar/health")["fileEvents"]
+        return events
+
     def wait_watching(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.client.request("goSidecar/health")["fileEvents"].get("watchedDirectories"):
-                return
-            time.sleep(0.05)
-        raise AssertionError("the sidecar never started watching")
+        wait_until(lambda: self.file_events().get("watchedDirectories"), 30, "the sidecar to watch")
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_one_event_per_real_file_through_aliases(example_workspace: Path, tmp_pa
         for alias in ("inventory", "linked", "abs", "bazel-out/inventory", ".cache/out/inventory"):
             with (example_workspace / alias / "inventory.go").open("a") as f:
                 f.write("\n// touched\n")
-        assert session.wait_received(1) == [
+        assert session.wait_received(5) == [  # one write through each name
             {"uri": path_to_uri(inventory / "inventory.go"), "type": FileChangeType.Changed}
         ]
         events = client.request("goSidecar/health")["fileEvents"]
@@ -97,8 +99,8 @@ def test_fifty_writes_in_200_ms_are_at_most_two_events(session: Session) -> None
     original = target.read_text()
     for i in range(50):
         target.write_text(original + f"\n// write {i}\n")
-        time.sleep(0.004)
-    received = session.wait_received(1)
+        time.sleep(0.004)  # the burst's pace: the fault being injected, not a wait
+    received = session.wait_received(50)
     assert 1 <= len(received) <= 2
     assert all(change["uri"] == path_to_uri(target) for change in received)
 
@@ -107,8 +109,7 @@ def test_create_then_delete_inside_the_window_is_nothing(session: Session) -> No
     scratch = session.root / "pricing" / "scratch.go"
     scratch.write_text("package pricing\n")
     scratch.unlink()
-    time.sleep(1.0)
-    assert session.received() == []
+    assert session.wait_received(2) == []
 
 
 def test_generator_of_500_files_each_once_and_diagnostics_end_correct(session: Session) -> None:
