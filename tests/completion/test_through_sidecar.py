@@ -104,14 +104,14 @@ def test_gopls_answers_while_the_model_works(editor: Editor) -> None:
 
     worker = threading.Thread(target=complete_back_to_back)
     worker.start()
-    time.sleep(1.0)
+    wait_until(lambda: busy_windows, 120, "a first completion")  # the model is loaded and busy
     during: list[float] = []
     overlapped = 0
     for _ in range(15):
         started = time.perf_counter()
         during.append(editor.hover_ms())
         overlapped += any(s <= started <= e for s, e in busy_windows)
-        time.sleep(0.05)
+        time.sleep(0.05)  # spreads the hovers over the completions: the load's pace, not a wait
     stop.set()
     worker.join(120)
     print(
