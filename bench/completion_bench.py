@@ -293,10 +293,15 @@ def main() -> int:
         "q8_0WithOpenFile": in_fresh_process(accuracy_run, "q8_0", True),
         "baseline": in_fresh_process(baseline_run),
     }
+    from bench import grounding_bench  # noqa: PLC0415 (it imports this module's `similarity`)
+
+    figures["grounding"] = grounding_bench.grounding_run()  # grounding off vs on, in the same run
     figures["seconds"] = round(time.perf_counter() - started)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(figures, indent=2))
     print(render(figures))
+    print()
+    print(grounding_bench.render(figures["grounding"]))
     return 0
 
 

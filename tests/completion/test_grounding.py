@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gosidecar.completion.cursor import CursorContext
-from gosidecar.completion.grounding import Candidates, Site, TokenMask, checked, names_of, site_at
+from gosidecar.completion.grounding import Candidates, Site, TokenMask, best_candidates, checked, names_of, site_at
 from gosidecar.documents import position_at
 from gosidecar.uris import path_to_uri
 from tests.completion.conftest import GOROOT
@@ -42,24 +42,71 @@ def test_sites_are_member_accesses_and_identifiers_in_code(line: str, expected: 
     assert _site(line) == expected
 
 
-def test_completion_labels_give_the_names() -> None:
-    items = [{"label": "PushBack"}, {"label": "Front().Value"}, {"label": 3}, {"label": "ifnotnil!", "kind": 15}]
+def test_completion_labels_give_the_names_in_gopls_order() -> None:
+    items = [
+        {"label": "PushBack", "sortText": "00002"},
+        {"label": "Front().Value", "sortText": "00001"},
+        {"label": "Front", "sortText": "00003"},
+        {"label": 3},
+        {"label": "ifnotnil!", "kind": 15},
+    ]
     result = {"isIncomplete": True, "items": items}
-    assert names_of(result) == {"PushBack", "Front"}
+    assert names_of(result) == ("Front", "PushBack")
     assert names_of({"items": []}) is None
     assert names_of(None) is None
 
 
 def test_the_check_drops_an_unknown_first_name_and_cuts_an_unknown_member() -> None:
-    candidates = Candidates(Site("", member=True, receiver="l"), frozenset({"Len", "Front", "PushBack"}))
+    candidates = Candidates(Site("", member=True, receiver="l"), ("Len", "Front", "PushBack"))
     assert checked("Len() > 0", candidates) == ("Len() > 0", "kept")
     assert checked("Size() > 0", candidates) == ("", "dropped")
     assert checked("Len() > 0 && l.Frnt() != nil", candidates) == ("Len() > 0 &&", "cut")
-    field = Candidates(Site("", member=True, receiver="w"), frozenset({"w", "Comma"}))
+    field = Candidates(Site("", member=True, receiver="w"), ("w", "Comma"))
     assert checked("w.WriteRune(w.Comma)", field) == ("w.WriteRune(w.Comma)", "kept")
-    typed = Candidates(Site("Pu", member=True, receiver="l"), frozenset({"PushBack"}))
+    typed = Candidates(Site("Pu", member=True, receiver="l"), ("PushBack",))
     assert checked("shBack(v)", typed) == ("shBack(v)", "kept")
     assert checked("sh(v)", typed) == ("", "dropped")
+
+
+def _toy_model(table: dict[tuple[int, ...], dict[int, float]]) -> tuple[Any, list[tuple[int, ...]]]:
+    """A model over tokens 0..9 given as probabilities after each path; token 9 ends a name."""
+    evaluated: list[tuple[int, ...]] = []
+
+    def log_probs_after(path: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        evaluated.append(path)
+        probabilities = np.full(10, 1e-9)
+        for token, probability in table.get(path, {9: 1.0}).items():
+            probabilities[token] = probability
+        return np.log(probabilities)
+
+    return log_probs_after, evaluated
+
+
+_NAME_END = np.array([9], dtype=np.int32)
+
+
+def test_the_ranking_takes_the_likeliest_whole_name_not_the_likeliest_first_token() -> None:
+    # `Fi` + `eld` / `Fi` + `rst` share a likely first token; `Len` alone is likelier than either.
+    table = {(): {1: 0.6, 2: 0.4}, (1,): {3: 0.5, 4: 0.5}}
+    log_probs_after, evaluated = _toy_model(table)
+    spellings = [[1, 3], [1, 4], [2]]
+    assert best_candidates(spellings, [0.0, 0.0, 0.0], log_probs_after, _NAME_END, max_evaluations=12) == [2]
+    assert len(evaluated) <= 3, "best-first: no evaluation after the best whole name is known"
+
+
+def test_the_ranking_counts_the_end_of_the_name_and_the_prior() -> None:
+    # `Len` is a prefix of `Length`: after `Len` the model wants more letters, so `Length` wins.
+    table = {(): {1: 1.0}, (1,): {2: 0.9, 9: 0.1}}
+    log_probs_after, _ = _toy_model(table)
+    assert best_candidates([[1], [1, 2]], [0.0, 0.0], log_probs_after, _NAME_END, max_evaluations=12) == [1]
+    # A strong enough prior (gopls's first) turns it around.
+    assert best_candidates([[1], [1, 2]], [0.0, -3.0], log_probs_after, _NAME_END, max_evaluations=12) == [0]
+    # Out of evaluations: every candidate below the most promising path, for the mask to choose among.
+    assert best_candidates([[1], [1, 2], [3]], [0.0, 0.0, -1.0], log_probs_after, _NAME_END, max_evaluations=1) == [
+        0,
+        1,
+    ]
+    assert best_candidates([[1], [1, 2]], [0.0, 0.0], log_probs_after, _NAME_END, max_evaluations=0) == [0, 1]
 
 
 def _toy_mask(pieces: list[bytes]) -> tuple[TokenMask, dict[bytes, int]]:

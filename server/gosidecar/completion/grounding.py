@@ -14,6 +14,9 @@ receiver that gopls does not offer is cut before it.
 from __future__ import annotations
 
 import bisect
+import heapq
+import itertools
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +35,7 @@ BUDGET_S = 1.0
 """Longest wait for gopls's candidates; without them the suggestion is not grounded."""
 _POLL_S = 0.02
 _LEADING_NAME = re.compile(r"\w+")
-_GO_KEYWORDS = frozenset(
+GO_KEYWORDS = frozenset(
     [
         "break",
         "case",
@@ -93,7 +96,7 @@ def site_at(context: CursorContext) -> Site | None:
     if match is None:
         return None
     fragment, member = match.group("fragment"), match.group("dot") is not None
-    if fragment[:1].isdigit() or (not member and (not fragment or fragment in _GO_KEYWORDS)):
+    if fragment[:1].isdigit() or (not member and (not fragment or fragment in GO_KEYWORDS)):
         return None
     if any(closer in _NOT_CODE for closer in scan_go(prefix).open[-1:]):
         return None
@@ -103,14 +106,14 @@ def site_at(context: CursorContext) -> Site | None:
 @dataclass(frozen=True)
 class Candidates:
     site: Site
-    names: frozenset[str]
-    """The identifiers gopls offers at the site."""
+    names: tuple[str, ...]
+    """The identifiers gopls offers at the site, best first in gopls's own order."""
 
     @property
     def continuations(self) -> tuple[str, ...]:
-        """What may follow the cursor: the rest of each name that starts with the fragment."""
+        """What may follow the cursor: the rest of each name that starts with the fragment, in gopls's order."""
         fragment = self.site.fragment
-        return tuple(sorted(name[len(fragment) :] for name in self.names if name.startswith(fragment)))
+        return tuple(name[len(fragment) :] for name in self.names if name.startswith(fragment))
 
 
 class GoplsRequester(Protocol):
@@ -122,7 +125,7 @@ class GoplsRequester(Protocol):
 class CandidateSource(Protocol):
     def ask(self, uri: str, position: tuple[int, int]) -> Future[Any]: ...
 
-    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> frozenset[str] | None: ...
+    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> tuple[str, ...] | None: ...
 
 
 class GoplsCandidates:
@@ -137,7 +140,7 @@ class GoplsCandidates:
         params = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
         return self._gopls.request_gopls("textDocument/completion", params)
 
-    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> frozenset[str] | None:
+    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> tuple[str, ...] | None:
         """The candidates' names, or None when gopls has none, fails, is late, or the request is cancelled."""
         deadline = time.monotonic() + self._budget_s
         while not is_cancelled() and time.monotonic() < deadline:
@@ -151,20 +154,26 @@ class GoplsCandidates:
         return None
 
 
-def names_of(result: object) -> frozenset[str] | None:
-    """The identifiers of a `textDocument/completion` result (`Front().Value` names `Front`)."""
+def names_of(result: object) -> tuple[str, ...] | None:
+    """The identifiers of a `textDocument/completion` result (`Front().Value` names `Front`),
+    best first: in `sortText` order, where gopls puts what fits the expected type first."""
     items = result.get("items") if isinstance(result, dict) else result
     if not isinstance(items, list):
         return None
-    names = set()
-    for item in items:
-        label = item.get("label") if isinstance(item, dict) else None
+    names: dict[str, None] = {}
+    for item in sorted((i for i in items if isinstance(i, dict)), key=_sort_text):
+        label = item.get("label")
         if not isinstance(label, str) or item.get("kind") == CompletionItemKind.Snippet or label.endswith("!"):
             continue  # a snippet (`ifnotnil!`, a postfix template) is not a name
         found = _LEADING_NAME.match(label)
         if found is not None:
-            names.add(found.group())
-    return frozenset(names) or None
+            names.setdefault(found.group())
+    return tuple(names) or None
+
+
+def _sort_text(item: dict[str, Any]) -> str:
+    sort_text = item.get("sortText", item.get("label"))
+    return sort_text if isinstance(sort_text, str) else ""
 
 
 def checked(text: str, candidates: Candidates) -> tuple[str, Verdict]:
@@ -244,6 +253,11 @@ class TokenMask:
             return np.zeros(0, dtype=np.int32), may_end
         return np.unique(np.concatenate(found)), may_end
 
+    @property
+    def name_ends(self) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """The tokens that start with a character ending an identifier."""
+        return self._ids[_ENDS_NAME[self._bytes[:, 0]]]
+
     def _spelled(self, piece: bytes) -> np.ndarray[Any, np.dtype[np.int32]]:
         """All tokens whose text is `piece`: a byte token may spell `.` as well as the real `.` token."""
         first = bisect.bisect_left(self._pieces, piece)
@@ -257,3 +271,67 @@ class TokenMask:
         last = bisect.bisect_left(self._pieces, rest + b"\xff", lo=first)
         ends = _ENDS_NAME[self._bytes[first:last, len(rest)]]
         return self._ids[first:last][ends]
+
+
+# ----------------------------------------------------------------- ranking the candidates
+
+LogProbs = np.ndarray[Any, np.dtype[np.float64]]
+RANK_WEIGHT = 0.0
+"""Weight of gopls's order in the ranking: the prior of the candidate at rank r is
+`-RANK_WEIGHT * log(1 + r)` (measured on a tuning set, see `bench/grounding_bench.py`)."""
+
+
+def rank_priors(count: int) -> tuple[float, ...]:
+    """The log-prior of each of `count` candidates in gopls's order."""
+    return tuple(-RANK_WEIGHT * math.log1p(rank) for rank in range(count))
+
+
+def best_candidates(
+    spellings: Sequence[Sequence[int]],
+    priors: Sequence[float],
+    log_probs_after: Callable[[tuple[int, ...]], LogProbs],
+    name_ends: np.ndarray[Any, np.dtype[np.int32]],
+    *,
+    max_evaluations: int,
+    cut_short: Callable[[], bool] = lambda: False,
+) -> list[int]:
+    """The candidate with the highest model log-probability of its whole name plus its prior.
+
+    A name's log-probability is that of its tokens and then of a token that ends an
+    identifier (`name_ends`), so `Len` does not win for `Length`. Best-first over the
+    candidates' token paths: a path's log-probability so far plus the best prior below it
+    bounds every candidate under it (log-probabilities only fall), so the first whole
+    candidate taken is the best; most sites need a few model evaluations, not one per
+    candidate. `log_probs_after(path)` runs the model after the prompt and `path`. After
+    `max_evaluations`, or once `cut_short()`, the search stops short: the candidates
+    below the most promising path are returned, for the caller to choose among.
+    """
+    below: dict[tuple[int, ...], list[int]] = {}
+    for index, spelling in enumerate(spellings):
+        for size in range(len(spelling) + 1):
+            below.setdefault(tuple(spelling[:size]), []).append(index)
+    best_prior = {path: max(priors[i] for i in indexes) for path, indexes in below.items()}
+    tiebreak = itertools.count()
+    frontier: list[tuple[float, int, tuple[int, ...], float, int]] = [(-best_prior[()], 0, (), 0.0, -1)]
+    evaluations = 0
+    while frontier:
+        _, _, path, log_prob, whole = heapq.heappop(frontier)
+        if whole >= 0:
+            return [whole]
+        if evaluations >= max_evaluations or cut_short():
+            return below[path]
+        after = log_probs_after(path)
+        evaluations += 1
+        children: set[int] = set()
+        for index in below[path]:
+            spelling = spellings[index]
+            if len(spelling) == len(path):
+                score = log_prob + float(np.logaddexp.reduce(after[name_ends])) + priors[index]
+                heapq.heappush(frontier, (-score, next(tiebreak), path, score, index))
+            else:
+                children.add(spelling[len(path)])
+        for token in children:
+            child, child_log_prob = (*path, token), log_prob + float(after[token])
+            bound = child_log_prob + best_prior[child]
+            heapq.heappush(frontier, (-bound, next(tiebreak), child, child_log_prob, -1))
+    return list(range(len(spellings)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from gosidecar.completion.engine import Engine, Generation, Limits
 from gosidecar.completion.gguf import GgufInfo
-from gosidecar.completion.grounding import TokenMask
+from gosidecar.completion.grounding import TokenMask, best_candidates, rank_priors
 from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError
 from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens, split_trailing_word
 from gosidecar.settings import KvCacheType
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 PROMPT_BATCH = 128
 _MAX_PIECE_BYTES = 256
 _MAX_HEALED_TOKENS = 4
+_MAX_RANKING_EVALS = 12
+"""Model evaluations spent ranking gopls's candidates (each a few tokens) before the name is chosen."""
+_RANKING_SHARE = 0.25
+"""Share of the generation budget that ranking the candidates may take."""
 
 
 def fim_tokens(info: GgufInfo) -> FimTokens | None:
@@ -123,6 +127,9 @@ class LocalEngine(Engine):
         count = 0
         finished = cancelled = False
         targets = [healed + rest.encode() for rest in limits.identifier_continuations]
+        if len(targets) > 1:
+            ranking_ends = prompt_done + limits.time_budget_s * _RANKING_SHARE
+            targets = self._best_targets(tokens, targets, lambda: is_cancelled() or time.perf_counter() > ranking_ends)
         while True:
             if targets and TokenMask.released(output, targets):
                 targets = []  # the identifier is complete: the rest is the model's own
@@ -209,14 +216,45 @@ class LocalEngine(Engine):
             return None
         return int(candidates[np.argmax(logits[candidates])])
 
+    def _best_targets(self, tokens: list[int], targets: list[bytes], cut_short: Callable[[], bool]) -> list[bytes]:
+        """The candidate (given in gopls's order) that the model, with that order as a prior,
+        finds likeliest as a whole name, or the few left when cut short (`best_candidates`);
+        the prompt's logits are restored."""
+        mask = self._token_mask()
+        evaluated = self._llm.n_tokens
+        at_prompt_end = _log_softmax(self._last_logits())
+
+        def log_probs_after(path: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.float64]]:
+            if not path:
+                return at_prompt_end
+            self._rewind(evaluated)
+            self._llm.eval(list(path))
+            return _log_softmax(self._last_logits())
+
+        spellings = [self._llm.tokenize(target, add_bos=False) for target in targets]
+        priors = rank_priors(len(targets))
+        best = best_candidates(
+            spellings, priors, log_probs_after, mask.name_ends, max_evaluations=_MAX_RANKING_EVALS, cut_short=cut_short
+        )
+        self._rewind(evaluated - 1)
+        self._llm.eval(tokens[-1:])
+        return [targets[index] for index in best]
+
+    def _rewind(self, kept_tokens: int) -> None:
+        self._llm._ctx.kv_cache_seq_rm(-1, kept_tokens, -1)
+        self._llm.n_tokens = kept_tokens
+
+    def _token_mask(self) -> TokenMask:
+        if self._mask is None:
+            self._mask = TokenMask(self._sorted_pieces, self._sorted_ids)
+        return self._mask
+
     def _constrained_token(self, output: bytes, targets: list[bytes], healed: bytes) -> int | None:
         """The best token that keeps the output on one of `targets`; None to end there.
 
         While healing, tokens that cover the rest of `healed` come first (as in `_next_token`).
         """
-        if self._mask is None:
-            self._mask = TokenMask(self._sorted_pieces, self._sorted_ids)
-        allowed, may_end = self._mask.allowed(output, targets)
+        allowed, may_end = self._token_mask().allowed(output, targets)
         if len(output) < len(healed):
             covering = [t for t in allowed if len(output) + len(self._piece(int(t))) >= len(healed)]
             allowed = np.asarray(covering, dtype=np.int32) if covering else allowed
@@ -285,6 +323,12 @@ class LocalEngine(Engine):
         from llama_cpp import llama_vocab_is_eog  # noqa: PLC0415
 
         return bool(llama_vocab_is_eog(self._vocab, token))
+
+
+def _log_softmax(logits: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    shifted = logits.astype(np.float64) - float(np.max(logits))
+    result: np.ndarray[Any, np.dtype[np.float64]] = shifted - np.log(np.sum(np.exp(shifted)))
+    return result
 
 
 def _is_word_piece(piece: bytes) -> bool:
