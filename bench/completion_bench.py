@@ -50,8 +50,8 @@ from llama_cpp import Llama
 from bench.support import percentile
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
+from gosidecar.completion.model_lifecycle import CONTEXT_TOKENS
 from gosidecar.completion.prompt import build_prompt_text
-from gosidecar.completion.service import CONTEXT_TOKENS
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings, KvCacheType
 from tests.llama_server import LLAMA_SERVER, running_llama_server

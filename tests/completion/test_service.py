@@ -10,7 +10,7 @@ import pytest
 
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
-from gosidecar.completion.service import CONTEXT_TOKENS
+from gosidecar.completion.model_lifecycle import CONTEXT_TOKENS
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
