@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from gosidecar.completion.model_lifecycle import CONTEXT_TOKENS
 from gosidecar.documents import position_at
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
-from tests.support import EXAMPLE_WORKSPACE
+from tests.support import EXAMPLE_WORKSPACE, wait_until
 
 pytestmark = pytest.mark.model
 
@@ -80,7 +79,7 @@ def test_cancel_stops_a_running_completion_and_keeps_its_work(service: Completio
     line, character = position_at(source, cursor)
     request = CompletionRequest("file:///server.go", source, line, character)
     cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
+    threading.Timer(0.3, cancel.set).start()  # a cancel 0.3 s into the evaluation: the fault injected
     cancelled = service.complete(request, cancel)
     assert cancelled.cancelled and cancelled.text == ""
     resumed = service.complete(request, threading.Event())
@@ -88,18 +87,33 @@ def test_cancel_stops_a_running_completion_and_keeps_its_work(service: Completio
     assert resumed.reused_tokens > 0, "the prompt evaluated before the cancel is kept"
 
 
+class WatchedCancel(threading.Event):
+    """A request's cancel event that tells when the service first looked at it: by then
+    the request is the document's running one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_at = threading.Event()
+
+    def is_set(self) -> bool:
+        self.looked_at.set()
+        return super().is_set()
+
+
 def test_a_newer_request_for_the_document_supersedes_the_running_one(service: CompletionService) -> None:
     source = (GOROOT / "src" / "net" / "http" / "transport.go").read_text()
     cursor = source.index("func (t *Transport) CloseIdleConnections() {")
     results = {}
 
-    def run(name: str, at: int) -> None:
-        results[name] = complete_at(service, source, at, uri="file:///transport.go")
+    def run(name: str, at: int, cancel: threading.Event) -> None:
+        line, character = position_at(source, at)
+        results[name] = service.complete(CompletionRequest("file:///transport.go", source, line, character), cancel)
 
-    older = threading.Thread(target=run, args=("older", cursor))
+    older_cancel = WatchedCancel()
+    older = threading.Thread(target=run, args=("older", cursor, older_cancel))
     older.start()
-    time.sleep(0.3)
-    run("newer", cursor + 5)
+    assert older_cancel.looked_at.wait(60), "the older request never started"
+    run("newer", cursor + 5, threading.Event())
     older.join()
     assert results["older"].cancelled
     assert not results["newer"].cancelled
@@ -127,9 +141,7 @@ def test_kv_cache_type_change_reloads_and_idle_unloads() -> None:
         assert service.health_section()["loaded"] is False
         assert complete_at(service, text, cursor).text == "nlock()"
         assert service.health_section()["kvCacheBytes"] == 18 * CONTEXT_TOKENS * 2 * 256 * 2
-        deadline = time.monotonic() + 10
-        while service.health_section()["loaded"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: not service.health_section()["loaded"], 10, "the idle unload")
         assert service.health_section()["loaded"] is False, "unloaded after the idle time"
         assert complete_at(service, text, cursor).text == "nlock()", "and loaded again on use"
     finally:
