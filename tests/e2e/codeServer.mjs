@@ -7,6 +7,8 @@ import * as path from "node:path";
 
 const READY_TIMEOUT_MS = 90_000;
 const INSTALL_TIMEOUT_MS = 180_000;
+// code-server's group gets SIGTERM, then SIGKILL for what is still running after this.
+const STOP_TIMEOUT_MS = 5_000;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -115,7 +117,10 @@ export class CodeServer {
   async stop() {
     if (this.child?.pid !== undefined) {
       killGroup(this.child.pid, "SIGTERM");
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      while (groupAlive(this.child.pid) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       killGroup(this.child.pid, "SIGKILL");
     }
     return killMarked(this.runId);
@@ -126,6 +131,16 @@ export class CodeServer {
     const found = spawnSync("find", [this.userData, "-name", "*Go Sidecar*.log"], { encoding: "utf8" });
     const files = found.stdout.trim().split("\n").filter(Boolean);
     return files.length === 0 ? "" : readFileSync(files.at(-1), "utf8");
+  }
+}
+
+/** Whether any process of the group led by `pid` is left (signal 0 only checks). */
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

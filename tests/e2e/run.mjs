@@ -11,12 +11,12 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CodeServer, findRunProcesses } from "./codeServer.mjs";
 import {
-  crlfGhostTextReplacesAutoClosed, memberAccessWithSuggestionsOpen, tabAcceptsGhost, tabAcceptsItemAndGhost,
+  crlfGhostTextReplacesAutoClosed, inlineSuggestNudger, memberAccessWithSuggestionsOpen, tabAcceptsGhost, tabAcceptsItemAndGhost,
   writeGhostTextFiles,
 } from "./ghostText.mjs";
 import { plantWorkspace, startListener } from "./plants.mjs";
 import {
-  acceptedInto, findFrame, ghostText, goTo, lineContaining, openFile, poll, runCommand, SHORT_MS, statusItemText, waitForWorkbench,
+  acceptedInto, findFrame, ghostText, goTo, lineContaining, normalise, openFile, poll, runCommand, SHORT_MS, statusItemText, waitForWorkbench,
 } from "./workbench.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,6 +27,8 @@ const HOVER_MS = 90_000;
 const AI_READY_MS = 3 * 60_000;
 const GHOST_MS = 120_000;
 const GOPLS_RESTART_MS = 3 * 60_000;
+// A setting or a restart reaching the status bar (polled every 5 s) on a loaded machine.
+const SETTLE_MS = 60_000;
 
 function required(name) {
   const value = process.env[name];
@@ -103,8 +105,9 @@ async function hoverShowsDocs(page, screenshot = "hover.png") {
   // The `New` of `inventory.New()`: gopls documents it as "New returns an empty inventory."
   const target = page.locator(".monaco-editor .view-line span span", { hasText: /^New$/ }).first();
   const text = await poll(page, async () => {
+    // Away first, so that the hover shown next is a new one, not the last attempt's.
     await page.mouse.move(0, 0);
-    await page.waitForTimeout(300);
+    await hover.first().waitFor({ state: "hidden", timeout: 3000 }).catch(() => undefined);
     await target.hover();
     await hover.first().waitFor({ timeout: 3000 }).catch(() => undefined);
     const shown = (await hover.allInnerTexts()).join(" ");
@@ -224,18 +227,18 @@ async function ghostTextAppears(page, screenshot = "ghost-text.png") {
   if (!(await lineContaining(page, PREFIX)).trim().startsWith(PREFIX)) {
     throw new Error(`typing did not start a new line: "${await lineContaining(page, PREFIX)}"`);
   }
+  const nudge = inlineSuggestNudger(page);
   const ghost = await poll(page, async () => {
     const shown = await ghostText(page);
     if (!shown.trim()) {
-      await page.keyboard.press("Alt+Backslash"); // editor.action.inlineSuggest.trigger
+      await nudge();
     }
     return shown.trim() ? shown : "";
-  }, GHOST_MS, 3000);
+  }, GHOST_MS, 500);
   if (!ghost) {
     await page.screenshot({ path: path.join(OUT, screenshot) });
     throw new Error("no ghost text appeared");
   }
-  await page.waitForTimeout(1000); // let a refreshed suggestion settle before the screenshot
   await page.screenshot({ path: path.join(OUT, screenshot) });
   return (await ghostText(page)) || ghost;
 }
@@ -252,15 +255,21 @@ async function tabAccepts(page, ghost) {
   return `line is now: ${line}`;
 }
 
+const RESTARTING = "Restarting gopls";
+
 /**
- * Waits for what it checks: the report, refreshed until it shows a manual restart and a
- * new gopls running (a restart replays the whole editor state, which takes a while on a
- * loaded machine), before any later check runs.
+ * Waits for what it checks before the next check runs: a gopls pid in the report first,
+ * then, after the command, the report (refreshed) showing another pid and a `manual` last
+ * restart, and the command's "Restarting gopls…" progress gone (the sidecar answered). A
+ * restart replays the whole editor state, which takes a while on a loaded machine.
  */
 async function restartGopls(page) {
   await openFile(page, "main.go");
   await runCommand(page, "Go: Health Check");
-  const before = goplsPid(await pollHealthPage(page, goplsPid, SHORT_MS));
+  const before = goplsPid(await pollHealthPage(page, goplsPid, AI_READY_MS));
+  if (before === undefined) {
+    throw new Error("the Health Check shows no running gopls before the restart");
+  }
   await openFile(page, "main.go");
   await runCommand(page, "Go: Restart gopls (Sidecar)");
   await openFile(page, "main.go");
@@ -271,10 +280,22 @@ async function restartGopls(page) {
   };
   const body = await pollHealthPage(page, restarted, GOPLS_RESTART_MS);
   await page.screenshot({ path: path.join(OUT, "restart-gopls.png") });
+  const failed = await toastText(page, "could not restart gopls");
+  if (failed) {
+    throw new Error(failed);
+  }
   if (!restarted(body)) {
     throw new Error(`no manual restart in the report within ${GOPLS_RESTART_MS / 1000} s (gopls pid ${before} → ${goplsPid(body) ?? "?"})`);
   }
+  const progress = page.locator(".notification-toast", { hasText: RESTARTING });
+  await progress.first().waitFor({ state: "detached", timeout: GOPLS_RESTART_MS });
   return `gopls pid ${before} → ${goplsPid(body)}, restart logged as manual`;
+}
+
+/** The text of the first notification toast containing `text`, or "". */
+async function toastText(page, text) {
+  const toast = page.locator(".notification-toast", { hasText: text }).first();
+  return (await toast.count()) ? normalise(await toast.innerText()) : "";
 }
 
 const BURST_FILES = 40;
@@ -371,7 +392,7 @@ async function toggleAiOff(page, runId) {
   await runCommand(page, "Go: Toggle AI Completions");
   // The setting reaches the sidecar as workspace/didChangeConfiguration; the status bar
   // shows what the sidecar's next health report says.
-  const text = await poll(page, () => statusItemText(page, /AI off/), 30_000, 1000);
+  const text = await poll(page, () => statusItemText(page, /AI off/), SETTLE_MS, 1000);
   await page.locator(".statusbar").screenshot({ path: path.join(OUT, "status-bar-ai-off.png") });
   if (!text) {
     throw new Error(`status bar still shows "${await statusItemText(page, /gopls|Go Sidecar/)}"`);
@@ -390,7 +411,7 @@ async function crashIsRestarted(page, runId, expectAi) {
   }
   process.kill(pid, "SIGKILL");
   const toast = page.locator(".notification-toast", { hasText: "stopped unexpectedly and was restarted" });
-  await toast.first().waitFor({ timeout: 30_000 });
+  await toast.first().waitFor({ timeout: SETTLE_MS });
   await page.screenshot({ path: path.join(OUT, "crash-restarted.png") });
   const text = await poll(page, async () => {
     const [next] = findRunProcesses(runId, ["gosidecar", "serve"]);
@@ -400,7 +421,7 @@ async function crashIsRestarted(page, runId, expectAi) {
     throw new Error("the sidecar did not come back after the crash");
   }
   // The restarted sidecar gets the settings of now, not those of the first start.
-  const settled = expectAi === undefined ? text : await poll(page, () => statusItemText(page, expectAi), 15_000, 1000);
+  const settled = expectAi === undefined ? text : await poll(page, () => statusItemText(page, expectAi), SETTLE_MS, 1000);
   if (!settled) {
     throw new Error(`after the restart the status bar shows "${text.trim()}", not ${expectAi}`);
   }
@@ -478,9 +499,9 @@ async function main() {
     await check(page, "Tab accepts the ghost text", () => tabAccepts(page, ghost));
     await check(page, "the accepted line is well-formed (auto-closed brackets not repeated)", () => acceptedLineIsWellFormed(page));
     let member;
-    await check(page, "after a member access, ghost text shows over gopls's open suggestion list", async () => {
+    await check(page, "after a bare member access, with a lower item of gopls's list selected, ghost text starts with that item", async () => {
       member = await memberAccessWithSuggestionsOpen(page, OUT);
-      return `selected ${member.selected}, ghost text "${member.ghost}"`;
+      return `list ${member.passed.join(" → ")}, ghost text "${member.ghost}"`;
     });
     await check(page, "Tab accepts the selected suggestion, then the ghost text", () => tabAcceptsItemAndGhost(page, member, OUT));
     await check(page, "in a CRLF file, accepted ghost text does not repeat the auto-closed \")",
