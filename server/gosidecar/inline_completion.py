@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from dataclasses import replace
 
 from lsprotocol import types
 
-from .completion import CompletionRequest, CompletionService
+from .completion import CompletionService
 from .completion.cursor import Edit
+from .completion.prefetch import completion_request
 from .documents import DocumentStore, offset_at, position_at
 
-# Other open files give the model names and types it cannot see in the current file;
-# a couple of them is what fits the token budget.
-_EXTRA_CONTEXT_FILES = 2
 # The editor runs an item's command once the user accepts it; the extension's command
 # sends `goSidecar/inlineCompletionAccepted` back, which the history counts.
 ACCEPTED_COMMAND = types.Command(title="Ghost text accepted", command="goSidecar.inlineCompletionAccepted")
@@ -31,16 +30,14 @@ _WORD_JOIN = re.compile(r"\w\w")
 async def complete_inline(
     service: CompletionService, documents: DocumentStore, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
-    uri = params.text_document.uri
-    doc = documents.get(uri)
-    if doc is None:
+    # The same request as the KV cache warming builds for this position (same prompt, cache reused).
+    request = completion_request(documents, params.text_document.uri, params.position.line, params.position.character)
+    if request is None:
         return None
-    others = [(d.uri, d.text) for d in documents.all() if d.uri != uri and d.language_id == doc.language_id]
     selected = params.context.selected_completion_info
-    text, position = (doc.text, params.position) if selected is None else with_item_accepted(doc.text, selected)
-    request = CompletionRequest(
-        uri, text, position.line, position.character, others[:_EXTRA_CONTEXT_FILES], gopls_text=selected is None
-    )
+    if selected is not None:
+        text, position = with_item_accepted(request.text, selected)
+        request = replace(request, text=text, line=position.line, character=position.character, gopls_text=False)
     cancel = threading.Event()
     loop = asyncio.get_running_loop()
     try:

@@ -48,6 +48,23 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Warming:
+    """A prompt evaluated ahead of a request (the cursor is there; typing may start)."""
+
+    prompt_tokens: int
+    reused_tokens: int
+    evaluated_tokens: int
+    cancelled: bool
+    """Stopped for a real request (or a cancel) before the whole prompt was evaluated."""
+
+
+class WarmableEngine(Engine, Protocol):
+    def warm(self, prompt: PromptText, limits: Limits, is_cancelled: Callable[[], bool]) -> Warming:
+        """Evaluate the prompt `generate` would, keep it in the KV cache, generate nothing."""
+        ...
+
+
 class EngineError(Exception):
     """The backend failed; the message says what to do."""
 

@@ -6,13 +6,16 @@ model in a child Python process (`worker.main`), one per loaded model, and
 talks to it over a socket pair:
 
 - sidecar -> worker, pickled (`Connection.send`): `("load", path, info, kv_type, n_ctx)`,
-  `("generate", id, prompt, limits, is_done)`, `("cancel", id)`;
+  `("generate", id, prompt, limits, is_done)`, `("warm", id, prompt, limits)`, `("cancel", id)`;
 - worker -> sidecar, JSON (`send_bytes`, size-capped on receipt; the sidecar never
-  unpickles what the child sends): `{"loaded": true}`, `{"generation": {...}}`, `{"error": text}`.
+  unpickles what the child sends): `{"loaded": true}`, `{"generation": {...}}`,
+  `{"warming": {...}}`, `{"error": text}`.
 
 The worker keeps the KV cache between requests (prompt prefix reuse), checks for a
 waiting message at every token (a cancel, or a newer request, stops the generation),
-and enforces the time budget itself. `is_done` runs in the worker at every token, so
+and enforces the time budget itself. Warming evaluates a prompt and generates nothing; any
+message that arrives stops it between small batches, so a real request waits for one
+batch at most and finds what was evaluated in the cache. `is_done` runs in the worker at every token, so
 it must be picklable (a module-level function or a `functools.partial` of one).
 A closed socket (the sidecar died or unloaded the model) ends the worker.
 """
@@ -35,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import gosidecar
-from gosidecar.completion.engine import Engine, EngineCrashedError, EngineError, Generation, Limits
+from gosidecar.completion.engine import EngineCrashedError, EngineError, Generation, Limits, WarmableEngine, Warming
 from gosidecar.completion.gguf import GgufInfo
 from gosidecar.completion.model import ModelUnavailableError
 from gosidecar.completion.prompt import PromptText
@@ -57,7 +60,7 @@ _DEFAULT_NICENESS = 10
 """gopls keeps the cores it needs; a benchmark on a shared machine may set the variable to 0."""
 
 
-class WorkerEngine(Engine):
+class WorkerEngine(WarmableEngine):
     """The sidecar's side: an Engine whose model lives in a worker process."""
 
     def __init__(
@@ -93,15 +96,23 @@ class WorkerEngine(Engine):
         is_cancelled: Callable[[], bool],
         is_done: Callable[[str], bool],
     ) -> Generation:
+        reply = self._request("generating", is_cancelled, "generate", prompt, limits, is_done)
+        return _generation(reply.get("generation"))
+
+    def warm(self, prompt: PromptText, limits: Limits, is_cancelled: Callable[[], bool]) -> Warming:
+        reply = self._request("warming the KV cache", is_cancelled, "warm", prompt, limits)
+        return _warming(reply.get("warming"))
+
+    def _request(self, doing: str, is_cancelled: Callable[[], bool], kind: str, *arguments: object) -> dict[str, Any]:
         self._next_id += 1
         try:
-            self._connection.send(("generate", self._next_id, prompt, limits, is_done))
+            self._connection.send((kind, self._next_id, *arguments))
         except OSError as error:
-            raise self._crashed("generating") from error
-        reply = self._reply("generating", is_cancelled)
+            raise self._crashed(doing) from error
+        reply = self._reply(doing, is_cancelled)
         if "error" in reply:
             raise EngineError(str(reply["error"]))
-        return _generation(reply.get("generation"))
+        return reply
 
     def close(self) -> None:
         """End the worker (closing the socket is its signal to exit) and reap it."""
@@ -192,6 +203,15 @@ def _generation(fields: object) -> Generation:
         raise EngineError(f"the model process sent a malformed generation: {error}") from error
 
 
+def _warming(fields: object) -> Warming:
+    if not isinstance(fields, dict):
+        raise EngineError("the model process sent no warming")
+    try:
+        return Warming(**fields)
+    except TypeError as error:
+        raise EngineError(f"the model process sent a malformed warming: {error}") from error
+
+
 # ----------------------------------------------------------------- the worker process
 
 
@@ -214,6 +234,8 @@ class _Worker:
                 self._load(*message[1:])
             elif kind == "generate":
                 self._generate(*message[1:])
+            elif kind == "warm":
+                self._warm(*message[1:])
             # a "cancel" that arrives after its generation ended has nothing to stop
 
     def _load(self, path: str, info: GgufInfo, kv_type: KvCacheType, n_ctx: int) -> None:
@@ -237,6 +259,18 @@ class _Worker:
             self._send({"error": f"the local model failed ({type(error).__name__}: {error})"})
             return
         self._send({"generation": dataclasses.asdict(generation)})
+
+    def _warm(self, request_id: int, prompt: PromptText, limits: Limits) -> None:
+        if self._engine is None:
+            self._send({"error": "no model is loaded in the model process"})
+            return
+        try:
+            warming = self._engine.warm(prompt, limits, self._interrupted)
+        except Exception as error:  # as in _generate: the model stays loaded
+            log.exception("warming failed")
+            self._send({"error": f"the local model failed ({type(error).__name__}: {error})"})
+            return
+        self._send({"warming": dataclasses.asdict(warming)})
 
     def _interrupted(self) -> bool:
         """Whether a message (a cancel, or a newer request) is waiting: checked at every token."""
