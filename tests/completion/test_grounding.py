@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 
 from gosidecar.completion.cursor import CursorContext
-from gosidecar.completion.grounding import Candidates, Site, TokenMask, best_candidates, checked, names_of, site_at
+from gosidecar.completion.grounding import (
+    Candidates,
+    Site,
+    TokenMask,
+    best_candidates,
+    checked,
+    name_priors,
+    names_of,
+    site_at,
+)
 from gosidecar.documents import position_at
 from gosidecar.uris import path_to_uri
 from tests.completion.conftest import GOROOT
@@ -107,6 +116,13 @@ def test_the_ranking_counts_the_end_of_the_name_and_the_prior() -> None:
         1,
     ]
     assert best_candidates([[1], [1, 2]], [0.0, 0.0], log_probs_after, _NAME_END, max_evaluations=0) == [0, 1]
+
+
+def test_the_priors_favour_gopls_first_and_a_member_already_used() -> None:
+    first, second, third = name_priors(("ee", "ont", "ontier"), "\tfor e := l.Fr")
+    assert first == 0.0 > second > third
+    last, len_used_before = name_priors(("ast", "en"), "\tn := l.Len()\n\tx := l.L")
+    assert len_used_before > last == 0.0, "Len, used before the cursor, outweighs its lower rank"
 
 
 def _toy_mask(pieces: list[bytes]) -> tuple[TokenMask, dict[bytes, int]]:
