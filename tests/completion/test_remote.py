@@ -15,6 +15,7 @@ import pytest
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.remote import MAX_LINE_BYTES, RemoteEngine
 from gosidecar.documents import position_at
+from gosidecar.problems import SettingAction
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
 from tests.completion.hostile_server import SSE_HEADERS, HostileServer, hostile_server
@@ -229,6 +230,7 @@ def test_plain_http_to_another_host_is_a_warning(backend: str, warned: bool, cap
         assert len(warnings) == int(warned)
         if warned:
             assert warnings[0].severity == "warning" and "https://" in warnings[0].fix
+            assert warnings[0].action == SettingAction("ai.backend")
         with caplog.at_level(logging.WARNING):
             RemoteEngine(backend)
         assert any("unencrypted" in record.getMessage() for record in caplog.records) == warned

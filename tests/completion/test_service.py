@@ -11,6 +11,7 @@ from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
 from gosidecar.completion.model_lifecycle import CONTEXT_TOKENS
 from gosidecar.documents import position_at
+from gosidecar.problems import SettingAction
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
 from tests.support import EXAMPLE_WORKSPACE, wait_until
@@ -161,6 +162,7 @@ def test_corrupt_model_is_an_error_state_not_an_exception(tmp_path: Path) -> Non
         assert health["state"] == "error" and health["error"] == result.error
         [problem] = service.problems()
         assert problem.severity == "error" and "modelPath" in problem.fix
+        assert problem.action == SettingAction("ai.modelPath")  # the fix button opens that setting
     finally:
         service.close()
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from gosidecar.completion.engine import Generation
 from gosidecar.history import History
-from gosidecar.problems import Problem
+from gosidecar.problems import Problem, SettingAction
 
 _LATENCY_WINDOW = 200
 _SLOW_P95_MS = 5000
@@ -92,6 +92,7 @@ class CompletionMetrics:
                 "warning",
                 "AI completions are slow (p95 over 5 s)",
                 "Use a smaller model, or a remote server in goSidecar.ai.backend.",
+                SettingAction("ai.backend"),
             )
         ]
 

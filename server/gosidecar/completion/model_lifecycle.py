@@ -36,7 +36,7 @@ from gosidecar.completion.model import (
 from gosidecar.completion.prompt import PromptText
 from gosidecar.completion.remote import RemoteEngine, plain_http_warning
 from gosidecar.completion.worker import WorkerEngine
-from gosidecar.problems import Problem
+from gosidecar.problems import Problem, SettingAction
 from gosidecar.settings import AiSettings
 
 log = logging.getLogger(__name__)
@@ -351,10 +351,11 @@ class ModelLifecycle:
         found: list[Problem] = []
         if error is not None:
             fix = _REMOTE_FIX if settings.backend != "local" else llama_cpp_missing_fix() or _MODEL_FIX
-            found.append(Problem("error", f"AI completions unavailable: {error}", fix))
+            to_open = SettingAction("ai.modelPath" if fix == _MODEL_FIX else "ai.backend")  # the setting the fix names
+            found.append(Problem("error", f"AI completions unavailable: {error}", fix, to_open))
         exposure = plain_http_warning(settings.backend) if settings.backend != "local" else None
         if exposure is not None:
-            found.append(Problem("warning", exposure, _PLAIN_HTTP_FIX))
+            found.append(Problem("warning", exposure, _PLAIN_HTTP_FIX, SettingAction("ai.backend")))
         if info is not None and not info.is_4bit:
             found.append(
                 Problem(
@@ -362,6 +363,7 @@ class ModelLifecycle:
                     f"the AI model is {info.quantization or 'of unknown quantization'}, "
                     f"not 4-bit: it is larger and slower than needed for completions",
                     "Use a Q4_K_M (or other 4-bit) GGUF in goSidecar.ai.modelPath.",
+                    SettingAction("ai.modelPath", ""),  # empty: the embedded default, Q4_K_M
                 )
             )
         return found
