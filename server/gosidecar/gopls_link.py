@@ -2,8 +2,8 @@
 
 The router (`proxy.py`) only routes; what depends on which gopls is running lives here:
 the process and the number of its generation, the backlog of messages that wait for a
-new gopls, the client's requests each gopls has not answered yet, gopls's requests to
-the editor, and the sidecar's own requests.
+new gopls, and the tables of requests to and from gopls (`outstanding.py`): the client's
+requests it has not answered yet, its requests to the editor, and the sidecar's own.
 
 A restart is a transaction of three steps, driven by the supervisor:
 
@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from .framing import Sink
 from .gopls_process import GoplsProcess
 from .message import Kind, Message, MessageId, tail_id
+from .outstanding import OutstandingRequests
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,26 @@ class LinkState(enum.Enum):
     STARTING = "starting"  # messages wait in the backlog
     READY = "ready"
     DOWN = "down"  # no gopls and none coming: requests get errors at once
+
+
+@dataclass(frozen=True)
+class GoplsRequest:
+    """A request of gopls to the editor, waiting for the editor's answer."""
+
+    generation: int
+    """The gopls that sent it: an answer reaches only that one."""
+    message: Message
+    """As gopls sent it (its own id)."""
+
+
+def editor_id(generation: int, gopls_id: MessageId) -> MessageId:
+    """The id the editor sees for gopls `generation`'s request `gopls_id`.
+
+    A new gopls numbers its requests from 1 again, so after a restart its ids get a
+    generation prefix: an answer still on its way to an id of the old gopls would
+    otherwise reach the new one.
+    """
+    return gopls_id if generation == 1 else f"gopls{generation}:{gopls_id}"
 
 
 @dataclass(frozen=True)
@@ -106,13 +127,12 @@ class GoplsLink:
         self._exit_listeners: list[Callable[[int], None]] = []
         self._retire_listeners: list[Callable[[int], None]] = []
         self.before_write: Callable[[Message], None] = lambda message: None
-        # The outstanding requests. The dicts are never rebound: the router holds them too.
-        self.in_flight: dict[MessageId, Message] = {}
+        # A retire settles all three: they belong to the gopls being replaced.
+        self.in_flight: OutstandingRequests[MessageId, Message] = OutstandingRequests("editor->gopls")
         """The client's requests written to the current gopls and not answered yet."""
-        self.gopls_requests: dict[MessageId, tuple[int, Message]] = {}
-        """gopls's requests to the editor not answered yet, with the generation that sent them."""
-        self.gopls_id_map: dict[str, tuple[int, MessageId]] = {}
-        self.own_requests: dict[str, Future[Any]] = {}
+        self.gopls_requests: OutstandingRequests[MessageId, GoplsRequest] = OutstandingRequests("gopls->editor")
+        """Keyed by the id the editor sees (`editor_id`)."""
+        self.own_requests: OutstandingRequests[str, Future[Any]] = OutstandingRequests("sidecar->gopls")
         """The sidecar's own requests, answered through these futures."""
 
     @property
@@ -153,7 +173,7 @@ class GoplsLink:
         """Write to the current gopls, past the backlog (the replay, and the backlog's flush)."""
         with self._lock:
             if message.kind is Kind.REQUEST and message.id is not None and message.id not in self.own_requests:
-                self.in_flight[message.id] = message
+                self.in_flight.add(message.id, message)
             self.before_write(message)
             process = self.process
             if process is None or not process.writer.write(message.body):
@@ -193,8 +213,7 @@ class GoplsLink:
 
                 yield write_noting_tail
             answered = tail_id(bytes(tail))
-            if answered is not None:
-                self.in_flight.pop(answered, None)
+            self.in_flight.take(answered)
 
     def _overflow_reason(self) -> str:
         return f"{self.down_reason} ({self._backlog_limit} messages are waiting already): try again"
@@ -212,11 +231,9 @@ class GoplsLink:
             reader, self._reader = self._reader, None
             self._live = False
             self._cut = None
-            unanswered = list(self.in_flight.values())
-            self.in_flight.clear()
-            self.gopls_requests.clear()
-            self.gopls_id_map.clear()
-            own = self._take_own()
+            unanswered = self.in_flight.settle_all()
+            self.gopls_requests.settle_all()  # the editor's late answers are dropped
+            own = self.own_requests.settle_all()
             self._backlog[:0] = [message for message in unanswered if retry(message)]
         _fail(own, reason)
         for listener in self._retire_listeners:
@@ -298,7 +315,7 @@ class GoplsLink:
             if generation != self.generation:
                 return  # retired: its end is expected
             self._reader_ended = True
-            own = self._take_own()
+            own = self.own_requests.settle_all()
             serving = self.state is LinkState.READY
             if serving:
                 self.state = LinkState.STARTING
@@ -307,11 +324,6 @@ class GoplsLink:
         if serving:
             for listener in self._exit_listeners:
                 listener(generation)
-
-    def _take_own(self) -> list[Future[Any]]:
-        futures = list(self.own_requests.values())
-        self.own_requests.clear()
-        return futures
 
 
 def _carried(message: Message) -> bool:

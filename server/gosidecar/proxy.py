@@ -8,8 +8,10 @@ files, the memory limit in gopls's configuration). The sidecar's own methods are
 to the pygls server on the event loop, so forwarding never waits on them.
 
 What depends on which gopls is running (the process, the backlog while one is being
-replaced, the requests each side has not answered yet) lives in `gopls_link.GoplsLink`,
-which the supervisor drives through a restart.
+replaced, the requests to and from gopls not answered yet) lives in `gopls_link.GoplsLink`,
+which the supervisor drives through a restart. Each direction has one table of
+outstanding requests (`outstanding.py`); the two between the editor and the sidecar are
+here (pygls keeps the futures; these tables say where an answer or a cancel goes).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from lsprotocol.types import ErrorCodes, LSPErrorCodes
 
 from .framing import FrameReader, FrameWriter, Sink, Streamed
-from .gopls_link import GoplsLink
+from .gopls_link import GoplsLink, GoplsRequest, editor_id
 from .gopls_process import GoplsProcess
 from .lsp_schema import kind_mismatch
 from .message import (
@@ -39,6 +41,7 @@ from .message import (
     notification,
     request,
 )
+from .outstanding import OutstandingRequests
 from .trace import Tracer
 
 logger = logging.getLogger(__name__)
@@ -65,13 +68,12 @@ class Proxy:
         self._response_hooks: dict[tuple[Side, str], list[ResponseHook]] = {}
         self._sidecar_methods: set[str] = set()
         self._sidecar_dispatch: SidecarDispatch = lambda message: None
-        # Requests in flight (the tables belong to the link: a restart settles them).
+        # The tables to and from gopls belong to the link: a restart settles them.
         self._client_requests = self._link.in_flight
         self._gopls_requests = self._link.gopls_requests
-        self._gopls_id_map = self._link.gopls_id_map
         self._own_requests = self._link.own_requests
-        self._sidecar_client_ids: set[MessageId] = set()
-        self._sidecar_handled_ids: set[MessageId] = set()
+        self._to_editor: OutstandingRequests[MessageId, Message] = OutstandingRequests("sidecar->editor")
+        self._to_sidecar: OutstandingRequests[MessageId, Message] = OutstandingRequests("editor->sidecar")
         self._own_ids = itertools.count(1)
         # The sidecar's own request ids carry an unguessable prefix (gopls alone sees
         # them), so no id the editor picks can pass for one of ours at gopls.
@@ -108,9 +110,9 @@ class Proxy:
     def send_to_client_from_sidecar(self, message: Message) -> None:
         """Called by the pygls writer: remember our request ids so the answers come back to us."""
         if message.kind is Kind.REQUEST and message.id is not None:
-            self._sidecar_client_ids.add(message.id)
+            self._to_editor.add(message.id, message)
         elif message.kind is Kind.RESPONSE:
-            self._sidecar_handled_ids.discard(message.id)
+            self._to_sidecar.take(message.id)
         self._write_client(message)
 
     def send_to_client(self, message: Message) -> None:
@@ -127,14 +129,14 @@ class Proxy:
             self._send_to_gopls(message)
 
     def reply_to_gopls(self, msg_id: MessageId, result: Any) -> None:
-        self._gopls_requests.pop(msg_id, None)
+        self._gopls_requests.take(editor_id(self._link.generation, msg_id))
         self._send_to_gopls(Message.from_obj({"jsonrpc": "2.0", "id": msg_id, "result": result}))
 
     def request_gopls(self, method: str, params: Any, *, bypass_backlog: bool = False) -> Future[Any]:
         """Send our own request to gopls; ids are strings that cannot collide with the editor's."""
         msg_id = f"{self._own_prefix}{next(self._own_ids)}"
         future: Future[Any] = Future()
-        self._own_requests[msg_id] = future
+        self._own_requests.add(msg_id, future)
         message = request(msg_id, method, params)
         if bypass_backlog:
             self._link.write_now(message)
@@ -144,17 +146,15 @@ class Proxy:
 
     def cancel_gopls_request(self, future: Future[Any]) -> None:
         """Give up our own request: gopls is told to stop, and its answer will be dropped."""
-        for msg_id, pending in list(self._own_requests.items()):
-            if pending is future:
-                self._own_requests.pop(msg_id, None)
-                self.notify_gopls("$/cancelRequest", {"id": msg_id})
+        for msg_id in self._own_requests.cancel(future):
+            self.notify_gopls("$/cancelRequest", {"id": msg_id})
         future.cancel()
 
     def _take_own(self, msg_id: MessageId | None) -> Future[Any] | None:
         """The future of our own request to gopls `msg_id`, if it is one (a table lookup)."""
         if not isinstance(msg_id, str) or not msg_id.startswith(self._own_prefix):
             return None
-        return self._own_requests.pop(msg_id, None)
+        return self._own_requests.take(msg_id)
 
     # ----- gopls lifecycle ------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class Proxy:
         if side is Side.CLIENT:
             self._write_client(answer)
         else:
-            self._gopls_requests.pop(message.id, None)
+            self._gopls_requests.take(editor_id(self._link.generation, message.id))
             self._send_to_gopls(answer)
 
     def _route_from_client(self, message: Message) -> None:
@@ -221,7 +221,7 @@ class Proxy:
         method = message.method or ""
         if method in self._sidecar_methods or self._is_cancel_for_sidecar(message):
             if message.kind is Kind.REQUEST and message.id is not None:
-                self._sidecar_handled_ids.add(message.id)
+                self._to_sidecar.add(message.id, message)
             self._sidecar_dispatch(message)
             return
         routed = self._run_hooks(Side.CLIENT, message)
@@ -230,23 +230,21 @@ class Proxy:
         self._send_to_gopls(routed)  # the link records requests as in flight once written
 
     def _is_cancel_for_sidecar(self, message: Message) -> bool:
-        if message.method != "$/cancelRequest" or not self._sidecar_handled_ids:
+        if message.method != "$/cancelRequest" or not self._to_sidecar:
             return False
         params = message.params
-        return isinstance(params, dict) and params.get("id") in self._sidecar_handled_ids
+        return isinstance(params, dict) and params.get("id") in self._to_sidecar
 
     def _route_client_response(self, message: Message) -> None:
-        msg_id = message.id
-        if msg_id in self._sidecar_client_ids:
-            self._sidecar_client_ids.discard(msg_id)
+        if self._to_editor.take(message.id) is not None:
             self._sidecar_dispatch(message)
             return
-        message = self._restore_gopls_id(message)
-        pending = self._gopls_requests.pop(message.id, None) if message.id is not None else None
-        if pending is None or pending[0] != self._link.generation:
-            logger.debug("dropping the client's answer to %r: its gopls is gone", msg_id)
+        pending = self._gopls_requests.take(message.id)
+        if pending is None or pending.generation != self._link.generation:
+            logger.debug("dropping the client's answer to %r: its gopls is gone", message.id)
             return
-        gopls_request = pending[1]
+        gopls_request = pending.message
+        message = _with_id(message, gopls_request.id)
         try:
             for hook in self._response_hooks.get((Side.CLIENT, gopls_request.method or ""), ()):
                 routed = hook(gopls_request, message)
@@ -335,7 +333,7 @@ class Proxy:
         if own is not None:
             self._resolve_own(own, message)
             return
-        request_message = self._client_requests.pop(msg_id, None) if msg_id is not None else None
+        request_message = self._client_requests.take(msg_id)
         if request_message is None:
             # Retired with its gopls (and retried or failed) or never asked: the editor
             # must get one answer per request, so this one is dropped.
@@ -350,24 +348,11 @@ class Proxy:
         self._write_client(message)
 
     def _track_gopls_request(self, message: Message, generation: int) -> Message:
-        """Remember gopls's request; after a restart, give its id a generation prefix.
-
-        A new gopls numbers its requests from 1 again, so an answer still on its way to
-        an id of the old gopls would otherwise reach the new one.
-        """
+        """Remember gopls's request under the id the editor will answer (see `editor_id`)."""
         assert message.id is not None and message.method is not None
-        self._gopls_requests[message.id] = (generation, message)
-        if generation == 1:
-            return message
-        client_id = f"gopls{generation}:{message.id}"
-        self._gopls_id_map[client_id] = (generation, message.id)
-        return Message.from_obj({**message.obj, "id": client_id})
-
-    def _restore_gopls_id(self, message: Message) -> Message:
-        if not isinstance(message.id, str) or message.id not in self._gopls_id_map:
-            return message
-        _, original = self._gopls_id_map.pop(message.id)
-        return Message.from_obj({**message.obj, "id": original})
+        client_id = editor_id(generation, message.id)
+        self._gopls_requests.add(client_id, GoplsRequest(generation, message))
+        return _with_id(message, client_id)
 
     @staticmethod
     def _resolve_own(future: Future[Any], message: Message) -> None:
@@ -381,7 +366,7 @@ class Proxy:
             future.set_result(message.obj.get("result"))
 
     def _fail_own(self, msg_id: str, reason: str) -> None:
-        future = self._own_requests.pop(msg_id, None)
+        future = self._own_requests.take(msg_id)
         if future is not None and not future.done():
             future.set_exception(ConnectionError(reason))
 
@@ -400,3 +385,8 @@ class Proxy:
         if self.tracer is not None:
             self.tracer.record("sidecar->client", message.body)
         self._client_writer.write(message.body)
+
+
+def _with_id(message: Message, msg_id: MessageId | None) -> Message:
+    """`message` with the id `msg_id` (the same message when it has it already)."""
+    return message if message.id == msg_id else Message.from_obj({**message.obj, "id": msg_id})
