@@ -1,5 +1,6 @@
 // Wiring only: each concern lives in its own module.
 import * as vscode from "vscode";
+import { updateSetting } from "./editorActions";
 import { offerToDisableGoExtensionGopls } from "./goExtension";
 import { HealthView } from "./healthView";
 import { readManifest } from "./manifest";
@@ -41,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     status,
     vscode.commands.registerCommand(manifest.commandId("healthCheck"), () => health.show()),
     vscode.commands.registerCommand(manifest.commandId("restartGopls"), restartGopls),
-    vscode.commands.registerCommand(manifest.commandId("toggleAi"), () => toggleAi(config())),
+    vscode.commands.registerCommand(manifest.commandId("toggleAi"), () => toggleAi(section)),
     vscode.commands.registerCommand(manifest.commandId("showLog"), () => {
       log.show();
     }),
@@ -66,9 +67,9 @@ export async function deactivate(): Promise<void> {
   sidecar = undefined;
 }
 
-async function toggleAi(config: vscode.WorkspaceConfiguration): Promise<void> {
-  const enabled = !config.get<boolean>("ai.enabled", true);
-  const inWorkspace = config.inspect<boolean>("ai.enabled")?.workspaceValue !== undefined;
-  await config.update("ai.enabled", enabled, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
+async function toggleAi(section: string): Promise<void> {
+  const key = `${section}.ai.enabled`;
+  const enabled = !vscode.workspace.getConfiguration().get<boolean>(key, true);
+  await updateSetting(key, enabled);
   void vscode.window.showInformationMessage(`Go Sidecar: AI completions ${enabled ? "on" : "off"}.`);
 }

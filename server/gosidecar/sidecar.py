@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any
 
-from lsprotocol.types import ErrorCodes
+from lsprotocol.types import ErrorCodes, MessageType
 
 from . import __version__
 from .completion import CompletionService
@@ -146,7 +146,7 @@ class Sidecar:
         # No gopls: the editor still gets the sidecar's own features and a clear reason.
         self.proxy.send_to_client(response(message.id, self._initialize_result({})))
         for problem in self.supervisor.problems():
-            self.proxy.notify_client("window/showMessage", {"type": 1, "message": problem.message})
+            self.proxy.notify_client("window/showMessage", {"type": MessageType.Error, "message": problem.message})
         return None
 
     def _merge_capabilities(self, request: Message, reply: Message) -> Message:

@@ -76,7 +76,6 @@ SAFE_TO_RETRY = frozenset(
 )
 _INITIALIZE_TIMEOUT_S = 60.0
 _READER_JOIN_S = 10.0
-_MESSAGE_TYPE_ERROR, _MESSAGE_TYPE_WARNING = 1, 2
 _MIB = 1024 * 1024
 
 
@@ -259,7 +258,7 @@ class GoplsSupervisor:
     def _note_gopls_error(self, message: Message) -> Message:
         """gopls's own error pop-ups (a workspace that will not load) become health problems."""
         params = message.params if isinstance(message.params, dict) else {}
-        if params.get("type") == _MESSAGE_TYPE_ERROR and isinstance(params.get("message"), str):
+        if params.get("type") == types.MessageType.Error and isinstance(params.get("message"), str):
             self._gopls_errors.append(params["message"])
         return message
 
@@ -306,7 +305,7 @@ class GoplsSupervisor:
         self._link.go_down(self._gave_up + ": see Go: Health Check")
         self._proxy.notify_client(
             "window/showMessage",
-            {"type": _MESSAGE_TYPE_ERROR, "message": f"{self._gave_up}. {self._advice(limit_mb)}"},
+            {"type": types.MessageType.Error, "message": f"{self._gave_up}. {self._advice(limit_mb)}"},
         )
 
     @staticmethod
@@ -322,7 +321,7 @@ class GoplsSupervisor:
         self._proxy.notify_client(
             "window/showMessage",
             {
-                "type": _MESSAGE_TYPE_WARNING,
+                "type": types.MessageType.Warning,
                 "message": f"Go Sidecar restarted gopls: {reason}{figures}. Open files and unsaved edits were kept.",
             },
         )
