@@ -1,5 +1,6 @@
-// The health report the sidecar returns for `goSidecar/health` (see the contract), and
-// the plain functions that turn it into status-bar text and fix actions.
+// The health report the sidecar returns for `goSidecar/health` (its JSON Schema:
+// server/gosidecar/health_schema.json, checked by pytest and by healthSchema.test.ts), and
+// the plain functions that turn it into status-bar text and fix-button labels.
 
 export type Severity = "error" | "warning" | "info";
 

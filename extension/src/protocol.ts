@@ -1,4 +1,4 @@
-// The sidecar's own LSP methods (see the contract); everything else is gopls's.
+// The sidecar's own LSP methods (served by server/gosidecar/server.py); everything else is gopls's.
 
 /** Request, no params: the health report (health.ts HealthReport). */
 export const HEALTH_METHOD = "goSidecar/health";
