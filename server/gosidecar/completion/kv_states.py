@@ -23,7 +23,7 @@ MIN_SAVED_TOKENS = 256
 """A shorter cache is evaluated again faster than it is worth keeping."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one copy is one place: compared by identity, not by array contents
 class _Saved:
     tokens: np.ndarray[Any, np.dtype[np.intc]]
     data: ctypes.Array[ctypes.c_uint8]
