@@ -222,13 +222,14 @@ class ModelLifecycle:
             model = self._open_backend(settings, progress)
         except Exception as error:  # whatever the model does, the sidecar carries on
             log.info("completion model failed to load: %s", error)
-            if not self._closed:  # a load cut short by shutdown is no error of the model's
+            if not self._closed and epoch == self._epoch:  # neither shutdown nor new settings cut it short
                 self._set_error(_describe(error), key=_source_key(settings))
         if progress is not None:
             progress.end("completion model ready" if model else "completion model failed")
         with self._lock:
-            self._loading = None
-            current = model is not None and epoch == self._epoch and not self._closed
+            if epoch == self._epoch:  # a stale load must not forget the newer one queued behind it
+                self._loading = None
+            current = model is not None and epoch == self._epoch and not self._closed and self._model is None
             if current:
                 self._model, self._error, self._error_key = model, None, None
         if model is not None and not current:
