@@ -260,6 +260,24 @@ def test_real_spike_after_the_load_trips(
     assert "baseline" in trip.detail
 
 
+def test_turning_spike_restarts_off_applies_to_the_running_session(
+    allocator: Allocator,
+    recorder: TripRecorder,
+    make_watchdog: Callable[..., RssWatchdog],
+) -> None:
+    clock = SteppingClock()
+    watchdog = make_watchdog(recorder, clock=clock)
+    watchdog.watch(allocator.pid)
+    wait_settled(watchdog)
+
+    watchdog.set_spike_policy(replace(FAST_POLICY, enabled=False))  # spikeMB set to 0
+    with clock.stopped():
+        allocator.command("alloc", 300)
+    wait_until(lambda: watchdog.rss_bytes > 300 * MiB, SAMPLE_WAIT_S, "the spike's RSS")
+    clock.wait_for_samples(10)
+    assert recorder.trips == []
+
+
 def test_spike_in_a_grandchild_counts(
     allocator: Allocator,
     recorder: TripRecorder,

@@ -105,7 +105,8 @@ class SpikeDetector:
     """
 
     def __init__(self, policy: SpikePolicy = DEFAULT_SPIKE_POLICY) -> None:
-        self._policy = policy
+        self.policy = policy
+        """The rule; replaced live when the user changes it (the samples seen so far stay)."""
         self._started_at: float | None = None
         self._load_peak = 0
         self._recent: deque[tuple[float, int, bool]] = deque()
@@ -124,7 +125,7 @@ class SpikeDetector:
         `busy` = gopls runs the go command (`go list`, …) right now; while loading it
         means the load is not over. After the load it does not matter.
         """
-        if not self._policy.enabled:
+        if not self.policy.enabled:
             return False
         if self._baseline is None:
             self._track_load(t, rss, busy)
@@ -136,7 +137,7 @@ class SpikeDetector:
             self._started_at = t
         self._load_peak = max(self._load_peak, rss)
         self._recent.append((t, rss, busy))
-        window_start = t - self._policy.stable_window_s
+        window_start = t - self.policy.stable_window_s
         while len(self._recent) > 1 and self._recent[1][0] <= window_start:
             self._recent.popleft()
         if self._load_settled(t, elapsed=t - self._started_at):
@@ -144,7 +145,7 @@ class SpikeDetector:
             self._recent.clear()
 
     def _load_settled(self, t: float, elapsed: float) -> bool:
-        policy = self._policy
+        policy = self.policy
         if elapsed < policy.load_grace_min_s:
             return False
         if t - self._recent[0][0] < policy.stable_window_s:
@@ -160,16 +161,16 @@ class SpikeDetector:
         threshold = self._threshold(baseline)
         if rss > threshold:
             self._streak += 1
-            return self._streak >= self._policy.sustain_samples
+            return self._streak >= self.policy.sustain_samples
         self._streak = 0
         baseline.append((t, rss))
-        window_start = t - self._policy.baseline_window_s
+        window_start = t - self.policy.baseline_window_s
         while len(baseline) > 1 and baseline[0][0] < window_start:
             baseline.popleft()
         return False
 
     def _threshold(self, baseline: deque[tuple[float, int]]) -> int:
-        policy = self._policy
+        policy = self.policy
         values = np.array([value for _, value in baseline], dtype=np.float64)
         median = float(np.median(values))
         sigma = float(np.median(np.abs(values - median))) * MAD_TO_SIGMA
@@ -281,8 +282,12 @@ class RssWatchdog:
                 self._thread.start()
 
     def set_spike_policy(self, policy: SpikePolicy) -> None:
-        """Judge spikes by `policy` from the next watch() on."""
+        """Judge spikes by `policy` from now on, in the running session too (spikeMB 0
+        must stop spike restarts of the gopls the user is fighting with, not the next one)."""
         self._spike_policy = policy
+        session = self._session
+        if session is not None:
+            session.detector.policy = policy
 
     def set_limit(self, limit_bytes: int) -> None:
         """Change the rss-limit threshold; 0 turns it off. Takes effect at the next sample."""

@@ -330,6 +330,7 @@ class GoplsSupervisor:
 
     def apply_settings(self, old: Settings, new: Settings) -> None:
         self._watchdog.set_limit(self._limit_bytes())
+        self._watchdog.set_spike_policy(spike_policy(new))
         process_changed = old.gopls != new.gopls or (
             old.memory.limitMB != new.memory.limitMB and not new.gopls.env.get("GOMEMLIMIT")
         )
