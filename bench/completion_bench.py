@@ -47,6 +47,7 @@ os.environ.setdefault("GOSIDECAR_AI_NICENESS", "0")
 
 from llama_cpp import Llama
 
+from bench import completion_latency
 from bench.support import percentile
 from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.model import default_model_path
@@ -292,6 +293,9 @@ def main() -> int:
         "kvTypes": {kv: in_fresh_process(accuracy_run, kv, False) for kv in KV_TYPES},
         "q8_0WithOpenFile": in_fresh_process(accuracy_run, "q8_0", True),
         "baseline": in_fresh_process(baseline_run),
+        "jump": in_fresh_process(completion_latency.jump_run),
+        "kvPromptEval": in_fresh_process(completion_latency.kv_eval_run),
+        "hover": in_fresh_process(completion_latency.hover_run),
     }
     from bench import grounding_bench  # noqa: PLC0415 (it imports this module's `similarity`)
 
@@ -369,6 +373,7 @@ def render(figures: dict[str, Any]) -> str:
         )
     else:
         lines.append("- llama-server not built (scripts/lib/llama_server.sh): no C++ server comparison")
+    lines += completion_latency.render(figures["jump"], figures["kvPromptEval"], figures["hover"])
     lines.append(f"- load average at start {figures['loadAverageAtStart']} ({figures['seconds']} s in all)")
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@ from typing import Any
 from lsprotocol.types import ErrorCodes, MessageType
 
 from . import __version__
-from .completion import CompletionService
+from .completion import CompletionService, prefetch
 from .completion.grounding import GoplsCandidates
 from .documents import DocumentStore
 from .editor_state import EditorState
@@ -61,6 +61,7 @@ class Sidecar:
             self.settings.current.ai, self.progress, self.history, grounding=GoplsCandidates(self.proxy)
         )
         self.features: list[HealthSource] = [self.file_events, self.completion]
+        self.prefetcher = prefetch.attach(self.proxy, self.completion, self.documents)  # KV warming at the cursor
         self._subscribe_to_settings()
         self._attach_lifecycle()
         self.proxy.serve_on_sidecar(self.server.methods, self.server.dispatch)

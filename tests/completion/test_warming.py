@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from gosidecar.completion import CompletionRequest, CompletionService
 from gosidecar.completion.cursor import CursorContext
 from gosidecar.completion.engine import Generation, Limits
 from gosidecar.completion.gguf import read_gguf
@@ -21,7 +22,10 @@ from gosidecar.completion.model import default_model_path
 from gosidecar.completion.postprocess import should_stop
 from gosidecar.completion.prompt import PromptBudget, PromptText, build_prompt_text
 from gosidecar.completion.worker import WorkerEngine
+from gosidecar.documents import position_at
+from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT
+from tests.support import wait_until
 
 # Each test evaluates several prompts of a few hundred tokens: minutes on a loaded 2-core machine.
 pytestmark = [pytest.mark.model, pytest.mark.timeout(1200)]
@@ -134,3 +138,21 @@ def test_warming_cancelled_at_once_stops_within_one_batch(engine: WorkerEngine) 
     warming = engine.warm(prompt_at(LATE), LIMITS, lambda: True)
     assert warming.cancelled and warming.evaluated_tokens <= WARM_BATCH < warming.prompt_tokens
     assert generate(engine, EARLY).generated_tokens > 0
+
+
+def test_the_service_warms_where_the_cursor_rests_and_the_request_reuses_it() -> None:
+    """`prefetch` (what completion/prefetch.py calls when the cursor rests) evaluates the prompt
+    the suggestion there needs: the request then evaluates only its last token."""
+    service = CompletionService(AiSettings(debounceMs=0, timeBudgetMs=60_000))
+    try:
+        text, cursor = EARLY
+        line, character = position_at(text, cursor)
+        service.complete(CompletionRequest(URI, "package scanner\n", 1, 0), threading.Event())  # loads the model
+        service.prefetch(CompletionRequest(URI, text, line, character))
+        wait_until(lambda: service.last_warming is not None, 600, "the warming to run")
+        warming = service.last_warming
+        assert warming is not None and not warming.cancelled
+        result = service.complete(CompletionRequest(URI, text, line, character), threading.Event())
+        assert result.reused_tokens == result.prompt_tokens - 1 == warming.prompt_tokens - 1
+    finally:
+        service.close()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from gosidecar.completion.engine import Engine, EngineCrashedError, EngineError, Generation, Limits
+from gosidecar.completion.engine import Engine, EngineCrashedError, EngineError, Generation, Limits, Warming
 from gosidecar.completion.gguf import GgufError, GgufInfo, read_gguf
 from gosidecar.completion.model import (
     ModelUnavailableError,
@@ -126,6 +126,10 @@ class ModelLifecycle:
         self._last_used = time.monotonic()
         self._idle_timer: threading.Timer | None = None
         self._closed = False
+        self._warming = threading.Event()
+        """Set to stop the running warming: a real request (or newer warming) comes first."""
+        self.last_warming: Warming | None = None
+        """The latest warming that ran (for tests and the bench)."""
 
     @property
     def closed(self) -> bool:
@@ -172,7 +176,31 @@ class ModelLifecycle:
         is_done: Callable[[str], bool],
     ) -> Generation | None:
         """Generate on the inference thread, waiting for it; None when the model failed."""
+        self._warming.set()  # warming yields within a small batch, keeping what it evaluated
         return self._inference.submit(self._generate, model, prompt, limits, is_cancelled, is_done).result()
+
+    def warm(self, prompt: PromptText, limits: Limits) -> bool:
+        """Evaluate `prompt` on the inference thread in the background; False when no local model is loaded."""
+        with self._lock:
+            model = self._model
+            if model is None or not isinstance(model.engine, WorkerEngine):
+                return False
+            self._warming.set()
+            cancel = self._warming = threading.Event()
+        self._inference.submit(self._warm, model, prompt, limits, cancel)
+        return True
+
+    def _warm(self, model: LoadedModel, prompt: PromptText, limits: Limits, cancel: threading.Event) -> None:
+        with self._lock:
+            unloaded = model is not self._model
+        if unloaded or cancel.is_set() or not isinstance(model.engine, WorkerEngine):
+            return
+        try:
+            self.last_warming = model.engine.warm(prompt, limits, cancel.is_set)
+        except EngineCrashedError as error:
+            self._crashed(model, str(error))
+        except EngineError as error:
+            log.info("warming the KV cache failed: %s", error)
 
     def _generate(
         self,

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from gosidecar.completion.cache import CacheKey, SuggestionCache
 from gosidecar.completion.cursor import CursorContext, Edit
-from gosidecar.completion.engine import Generation, Limits
+from gosidecar.completion.engine import Generation, Limits, Warming
 from gosidecar.completion.grounding import Candidates, CandidateSource, Site, checked, site_at
 from gosidecar.completion.metrics import CompletionMetrics
 from gosidecar.completion.model_lifecycle import ModelLifecycle, ProgressReporter
@@ -152,6 +152,8 @@ class CompletionService:
             if model is None:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._models.error)
             prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
+            if asked is not None:  # evaluate the prompt while gopls looks for the names
+                self._models.warm(prompt, Limits(settings.maxTokens, settings.timeBudgetMs / 1000))
             candidates = self._candidates(asked, is_cancelled)
             limits = Limits(
                 settings.maxTokens,
@@ -172,6 +174,23 @@ class CompletionService:
         finally:
             self._latest.release(request.uri, superseded)
             self._models.touch()
+
+    @property
+    def last_warming(self) -> Warming | None:
+        """The latest KV cache warming that ran (for tests and the bench)."""
+        return self._models.last_warming
+
+    def prefetch(self, request: CompletionRequest) -> None:
+        """Warm the KV cache for a completion at `request`'s position (the cursor rests there).
+
+        Only while no completion runs: a real request always comes first, and cancels it.
+        """
+        settings = self._settings
+        if not settings.enabled or self._models.closed or self._latest.any_running():
+            return
+        context = CursorContext.at(request.text, request.line, request.character)
+        prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
+        self._models.warm(prompt, Limits(settings.maxTokens, settings.timeBudgetMs / 1000))
 
     def _ask_gopls(self, request: CompletionRequest, context: CursorContext) -> tuple[Site, Future[Any]] | None:
         """Ask gopls for its candidates at a member access or an identifier being typed."""
