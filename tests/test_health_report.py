@@ -16,7 +16,7 @@ import pytest
 from gosidecar.health import format_report
 from gosidecar.uris import path_to_uri
 from tests.lsp_client import LspClient
-from tests.support import ROOT, sidecar_command, wait_until
+from tests.support import GENEROUS_BUDGET_MS, ROOT, sidecar_command, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -142,7 +142,7 @@ def test_a_ghost_text_from_the_model_is_counted_shown_timed_and_carries_the_acce
 ) -> None:
     from tests.completion.test_through_sidecar import open_editor
 
-    editor = open_editor(example_workspace, {"ai": {"debounceMs": 0}})
+    editor = open_editor(example_workspace, {"ai": {"debounceMs": 0, "timeBudgetMs": GENEROUS_BUDGET_MS}})
     try:
         cursor = editor.half_type("sum += item.Quantity * item.UnitCents", len("sum += item."))
         item = editor.inline(cursor)["items"][0]

@@ -17,7 +17,7 @@ import pytest
 from gosidecar.documents import position_at
 from gosidecar.uris import path_to_uri
 from tests.lsp_client import LspClient
-from tests.support import sidecar_command, wait_until
+from tests.support import GENEROUS_BUDGET_MS, sidecar_command, wait_until
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(300)]
 
@@ -71,7 +71,7 @@ def open_editor(workspace: Path, options: dict[str, Any] | None = None) -> Edito
 
 @pytest.fixture
 def editor(example_workspace: Path) -> Iterator[Editor]:
-    opened = open_editor(example_workspace, {"ai": {"debounceMs": 0}})
+    opened = open_editor(example_workspace, {"ai": {"debounceMs": 0, "timeBudgetMs": GENEROUS_BUDGET_MS}})
     yield opened
     opened.client.shutdown()
 

@@ -134,7 +134,7 @@ def test_a_configuration_change_reaches_every_subscriber(editor: Editor, tmp_pat
 def test_folders_changed_in_the_editor_reach_replay_and_the_file_events(editor: Editor, tmp_path: Path) -> None:
     first, added = tmp_path / "first", tmp_path / "added"
     added.mkdir()
-    editor.send(request(1, "initialize", {**_initialize(first), "initializationOptions": {}}))
+    editor.send(request(1, "initialize", _initialize(first)))
     editor.answer(1)
     event = {
         "added": [{"uri": path_to_uri(added), "name": "added"}],
