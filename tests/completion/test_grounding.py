@@ -208,7 +208,7 @@ class GroundedEditor:
         line, character = position_at(text, offset)
         position = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
         offered = names_of(self.client.request("textDocument/completion", position, timeout=60)) or frozenset()
-        result = self.client.request("textDocument/inlineCompletion", {**position, "context": {"triggerKind": 2}}, 120)
+        result = self.client.request("textDocument/inlineCompletion", {**position, "context": {"triggerKind": 2}}, 300)
         items = result["items"] if result else []
         return (items[0]["insertText"] if items else ""), set(offered)
 
