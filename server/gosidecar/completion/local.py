@@ -4,7 +4,9 @@
 Only the inference thread touches the model. The prompt is evaluated in small batches
 so that cancellation lands between batches, and tokens are generated one at a time so
 that it lands within a token. The KV cache keeps the longest common token prefix of
-the previous prompt; `reused_tokens` reports how much of it was kept.
+the previous prompt, or of a saved one (`kv_states`: going back to a place is instant);
+`reused_tokens` reports how much of it was kept. `warm` evaluates a prompt ahead of
+its request (the cursor rests somewhere the user may type next).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from gosidecar.completion.engine import Engine, Generation, Limits
+from gosidecar.completion.engine import Engine, Generation, Limits, Warming
 from gosidecar.completion.gguf import GgufInfo
 from gosidecar.completion.grounding import TokenMask, best_candidates, name_priors
+from gosidecar.completion.kv_states import KvStates
 from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError
 from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens, split_trailing_word
 from gosidecar.settings import KvCacheType
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 # Small enough that a cancelled prompt stops within a fraction of a second on 2 cores,
 # large enough to keep batched prompt evaluation efficient.
 PROMPT_BATCH = 128
+WARM_BATCH = 32
+"""Warming yields to a real request between batches: a smaller batch, a shorter wait."""
 _MAX_PIECE_BYTES = 256
 _MAX_HEALED_TOKENS = 4
 _MAX_RANKING_EVALS = 12
@@ -100,6 +105,7 @@ class LocalEngine(Engine):
         self._pieces: dict[int, bytes] = {}
         self._token_of: dict[bytes, int] = {}
         self._sorted_pieces, self._sorted_ids = self._vocabulary_by_text()
+        self._kv = KvStates(self._llm)
         self._mask: TokenMask | None = None
         """Built on the first grounded request."""
 
@@ -115,10 +121,10 @@ class LocalEngine(Engine):
         is_done: Callable[[str], bool],
     ) -> Generation:
         started = time.perf_counter()
-        max_tokens = min(limits.max_tokens, self._n_ctx // 4)
+        max_tokens = self._max_tokens(limits)
         tokens, healed = self._healed_prompt(prompt, self._n_ctx - max_tokens - 1)
-        reused = self._keep_common_prefix(tokens)
-        if not self._evaluate(tokens, is_cancelled):
+        reused = self._kv.reuse(tokens)
+        if not self._evaluate(tokens, is_cancelled, PROMPT_BATCH):
             return Generation("", False, cancelled=True, prompt_tokens=len(tokens))
         prompt_done = time.perf_counter()
         deadline = prompt_done + limits.time_budget_s
@@ -167,8 +173,22 @@ class LocalEngine(Engine):
             generation_ms=(ended - prompt_done) * 1000,
         )
 
+    def warm(self, prompt: PromptText, limits: Limits, is_cancelled: Callable[[], bool]) -> Warming:
+        """Evaluate the prompt `generate` would evaluate for the same arguments, and stop there.
+
+        In small batches, so that a real request waiting behind it starts soon; what is
+        evaluated before `is_cancelled()` stays in the cache for that request.
+        """
+        tokens, _ = self._healed_prompt(prompt, self._n_ctx - self._max_tokens(limits) - 1)
+        reused = self._kv.reuse(tokens)
+        finished = self._evaluate(tokens, is_cancelled, WARM_BATCH)
+        return Warming(len(tokens), reused, self._llm.n_tokens - reused, cancelled=not finished)
+
     def close(self) -> None:
         self._llm.close()
+
+    def _max_tokens(self, limits: Limits) -> int:
+        return min(limits.max_tokens, self._n_ctx // 4)
 
     def _healed_prompt(self, prompt: PromptText, max_tokens: int) -> tuple[list[int], bytes]:
         """The prompt's tokens without its half-typed end, and the text of that end.
@@ -300,28 +320,13 @@ class LocalEngine(Engine):
             piece = self._pieces[token] = buffer.raw[: max(size, 0)]
         return piece
 
-    def _keep_common_prefix(self, tokens: list[int]) -> int:
-        """Drop the cached tokens after the common prefix; return how many are kept.
-
-        At least the last prompt token is evaluated again, for its logits.
-        """
-        cached = self._llm.input_ids[: self._llm.n_tokens]
-        limit = min(len(cached), len(tokens) - 1)
-        mismatch = np.flatnonzero(cached[:limit] != np.asarray(tokens[:limit], dtype=cached.dtype))
-        common = int(mismatch[0]) if mismatch.size else limit
-        if common < self._llm.n_tokens and not self._llm._ctx.kv_cache_seq_rm(-1, common, -1):
-            self._llm.reset()
-            return 0
-        self._llm.n_tokens = common
-        return common
-
-    def _evaluate(self, tokens: list[int], is_cancelled: Callable[[], bool]) -> bool:
+    def _evaluate(self, tokens: list[int], is_cancelled: Callable[[], bool], batch: int) -> bool:
         """Evaluate the prompt after the kept prefix, a batch at a time."""
         while self._llm.n_tokens < len(tokens):
             if is_cancelled():
                 return False
             start = self._llm.n_tokens
-            self._llm.eval(tokens[start : start + PROMPT_BATCH])
+            self._llm.eval(tokens[start : start + batch])
         return True
 
     def _is_end_of_generation(self, token: int) -> bool:
