@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+import socket
 import struct
+import subprocess
+import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import psutil
 import pytest
 
-from gosidecar.completion import CompletionService
+from gosidecar.completion import CompletionService, worker
+from gosidecar.completion.cursor import CursorContext
+from gosidecar.completion.engine import EngineCrashedError, Generation, Limits
+from gosidecar.completion.gguf import read_gguf
+from gosidecar.completion.model import default_model_path
+from gosidecar.completion.postprocess import should_stop
+from gosidecar.completion.prompt import build_prompt_text
 from gosidecar.settings import AiSettings
 from tests.completion.conftest import GOROOT, complete_at
 from tests.completion.test_gguf import gguf_string
@@ -128,3 +139,74 @@ def test_a_service_that_has_loaded_nothing_is_not_ready() -> None:
         assert health["state"] == "unloaded" and health["loaded"] is False
     finally:
         service.close()
+
+
+# A stand-in model process (fault injection): it loads at once, then works `busy_s` on the
+# CPU, or sleeps that long, before it answers the first request; it never reads the cancel.
+_STAND_IN = """
+import json, sys, time
+from multiprocessing.connection import Connection
+connection = Connection(int(sys.argv[1]))
+connection.recv()
+connection.send_bytes(json.dumps({"loaded": True}).encode())
+connection.recv()
+until = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < until:
+    if sys.argv[2] == "sleeps":
+        time.sleep(0.05)
+answer = {"generation": {"text": "", "finished": False, "cancelled": True}}
+connection.send_bytes(json.dumps(answer).encode())
+connection.recv()
+"""
+
+
+def stand_in_engine(monkeypatch: pytest.MonkeyPatch, how: str, busy_s: float) -> worker.WorkerEngine:
+    def spawn() -> tuple[subprocess.Popen[bytes], Connection]:
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-c", _STAND_IN, str(theirs.fileno()), how, str(busy_s)]
+        process = subprocess.Popen(command, pass_fds=(theirs.fileno(),))
+        theirs.close()
+        return process, Connection(ours.detach())
+
+    monkeypatch.setattr(worker, "_spawn", spawn)
+    path = default_model_path()
+    return worker.WorkerEngine(path, read_gguf(path), "q8_0", 3072)
+
+
+def ask_and_cancel(engine: worker.WorkerEngine) -> Generation:
+    prompt = build_prompt_text(HALF_TYPED, CURSOR, "file:///mutex.go")
+    is_done = functools.partial(should_stop, CursorContext.at_offset(HALF_TYPED, CURSOR))
+    return engine.generate(prompt, Limits(max_tokens=8, time_budget_s=30), lambda: True, is_done)
+
+
+def test_a_model_process_still_working_after_the_cancel_grace_is_not_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a machine busy with builds the niced worker may need longer than the grace to reach
+    the end of its prompt batch, where it sees the cancel: it uses CPU, so it is not hung."""
+    monkeypatch.setattr(worker, "_CANCEL_GRACE_S", 0.3)
+    engine = stand_in_engine(monkeypatch, "works", busy_s=2.0)
+    try:
+        assert ask_and_cancel(engine).cancelled
+    finally:
+        engine.close()
+
+
+def test_a_model_process_that_stopped_is_killed_once_the_cancel_grace_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "_CANCEL_GRACE_S", 0.5)
+    path = default_model_path()
+    engine = worker.WorkerEngine(path, read_gguf(path), "q8_0", 3072)  # the real model's process
+    try:
+        os.kill(engine.pid, signal.SIGSTOP)  # hung: it answers nothing and uses no CPU
+        with pytest.raises(EngineCrashedError, match="stopped answering"):
+            ask_and_cancel(engine)
+    finally:
+        engine.close()
+
+
+def test_a_model_process_idle_after_the_cancel_grace_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "_CANCEL_GRACE_S", 0.3)
+    engine = stand_in_engine(monkeypatch, "sleeps", busy_s=30.0)
+    try:
+        with pytest.raises(EngineCrashedError, match="stopped answering"):
+            ask_and_cancel(engine)
+    finally:
+        engine.close()

@@ -37,6 +37,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 import gosidecar
 from gosidecar.completion.engine import EngineCrashedError, EngineError, Generation, Limits, WarmableEngine, Warming
 from gosidecar.completion.gguf import GgufInfo
@@ -50,7 +52,11 @@ _MAX_REPLY_BYTES = 1024 * 1024
 _CANCEL_POLL_S = 0.01
 """How often the sidecar looks at its request's cancellation while the worker runs."""
 _CANCEL_GRACE_S = 10.0
-"""A worker that has not stopped this long after a cancel is hung: it is killed."""
+"""A worker that has not stopped this long after a cancel, and used no CPU meanwhile, is
+hung: it is killed. One that used CPU is working through a prompt batch on a machine
+busy with builds (it runs niced): it gets another grace period, up to `_HUNG_AFTER_S`."""
+_BUSY_CPU_S = 0.05
+"""CPU time in one grace period that counts as working, not hung."""
 _HUNG_AFTER_S = 300.0
 """Nor may a load or a generation take this long (a 270M model loads and answers in seconds)."""
 _EXIT_GRACE_S = 5.0
@@ -124,23 +130,30 @@ class WorkerEngine(WarmableEngine):
             self._process.wait()
 
     def _reply(
-        self, doing: str, is_cancelled: Callable[[], bool], cancel_grace_s: float = _CANCEL_GRACE_S
+        self, doing: str, is_cancelled: Callable[[], bool], cancel_grace_s: float | None = None
     ) -> dict[str, Any]:
         """The worker's next message; a cancel is passed on (the worker is killed if it has not
-        answered `cancel_grace_s` later), a dead or hung worker is a crash."""
-        deadline = time.monotonic() + _HUNG_AFTER_S
-        cancel_sent = False
+        answered a grace period later without working meanwhile), a dead or hung worker is a crash."""
+        grace_s = _CANCEL_GRACE_S if cancel_grace_s is None else cancel_grace_s
+        hung_at = time.monotonic() + _HUNG_AFTER_S
+        grace_ends: float | None = None
+        work = _CpuTime(self._process.pid)
         while True:
             try:
                 if self._connection.poll(_CANCEL_POLL_S):
                     return _parse_reply(self._connection.recv_bytes(_MAX_REPLY_BYTES))
-                if not cancel_sent and is_cancelled():
+                if grace_ends is None and is_cancelled():
                     self._connection.send(("cancel", self._next_id))
-                    cancel_sent = True
-                    deadline = min(deadline, time.monotonic() + cancel_grace_s)
+                    grace_ends = time.monotonic() + grace_s
+                    work.advanced()
             except (EOFError, OSError) as error:
                 raise self._crashed(doing) from error
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if grace_ends is not None and now > grace_ends:
+                if grace_s == 0 or not work.advanced():
+                    hung_at = now
+                grace_ends = now + grace_s
+            if now >= hung_at:
                 self._process.kill()
                 raise self._crashed(doing, hung=True)
 
@@ -153,6 +166,28 @@ class WorkerEngine(WarmableEngine):
             code = self._process.wait()
         how = "stopped answering and was killed" if hung else _exit_description(code)
         return EngineCrashedError(f"the model process (pid {self._process.pid}) {how} while {doing}")
+
+
+class _CpuTime:
+    """Whether a process used CPU since the last look (a starved process is slow, not hung)."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._seen = 0.0
+        self._seen = self._used()
+
+    def advanced(self) -> bool:
+        used = self._used()
+        advanced = used - self._seen >= _BUSY_CPU_S
+        self._seen = used
+        return advanced
+
+    def _used(self) -> float:
+        try:
+            times = psutil.Process(self._pid).cpu_times()
+        except psutil.Error:  # gone: it uses nothing any more
+            return self._seen
+        return float(times.user + times.system)
 
 
 def _spawn() -> tuple[subprocess.Popen[bytes], Connection]:
