@@ -81,8 +81,8 @@ class KvStates:
             return False
         self._llm.input_ids[: len(saved.tokens)] = saved.tokens
         self._llm.n_tokens = len(saved.tokens)
-        self._saved.remove(saved)
-        self._saved.insert(0, saved)
+        # Saving the live cache just now may have pushed `saved` out of the list (it was the oldest).
+        self._saved = [saved, *(other for other in self._saved if other is not saved)][:SAVED_STATES]
         self.restored += 1
         return True
 
