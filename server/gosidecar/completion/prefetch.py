@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Protocol
 
 from gosidecar.completion.service import CompletionRequest
@@ -57,34 +58,49 @@ class Prefetcher:
         self._settle_s = settle_s
         self._lock = threading.Lock()
         self._latest: tuple[str, int, int] | None = None
-        self._moved = threading.Event()
-        self._closed = False
+        self._noted_at = 0.0
+        self._waiting = False
+        """The thread is already waiting for the cursor to rest: a new position needs no wake-up."""
+        self._noted = threading.Event()
+        self._closed = threading.Event()
         self.settled = 0
         """Positions where the cursor came to rest (warmed or not): for tests."""
         self._thread = threading.Thread(target=self._run, name="gosidecar-prefetch", daemon=True)
         self._thread.start()
 
     def note(self, uri: str, line: int, character: int) -> None:
-        """The cursor is at this position (called on the proxy's reader thread: quick)."""
+        """The cursor is at this position (called on the proxy's reader thread for every hover,
+        highlight, …: only the first of a burst wakes the thread, the others cost a lock)."""
         with self._lock:
             self._latest = (uri, line, character)
-        self._moved.set()
+            self._noted_at = time.monotonic()
+            wake, self._waiting = not self._waiting, True
+        if wake:
+            self._noted.set()
 
     def close(self) -> None:
-        self._closed = True
-        self._moved.set()
+        self._closed.set()
+        self._noted.set()
         self._thread.join()
 
     def _run(self) -> None:
-        while self._moved.wait() and not self._closed:
-            self._moved.clear()
-            if self._moved.wait(self._settle_s):
-                continue  # still moving
-            with self._lock:
-                latest, self._latest = self._latest, None
+        while self._noted.wait() and not self._closed.is_set():
+            self._noted.clear()
+            latest = self._rested()
             if latest is not None:
                 self._warm_at(*latest)
                 self.settled += 1
+
+    def _rested(self) -> tuple[str, int, int] | None:
+        """The cursor's position once it has not moved for the settle time (None: closing)."""
+        while True:
+            with self._lock:
+                still_for = time.monotonic() - self._noted_at
+                if still_for >= self._settle_s:
+                    latest, self._latest, self._waiting = self._latest, None, False
+                    return latest
+            if self._closed.wait(self._settle_s - still_for):
+                return None
 
     def _warm_at(self, uri: str, line: int, character: int) -> None:
         doc = self._documents.get(uri)
