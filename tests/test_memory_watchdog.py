@@ -174,6 +174,17 @@ def wait_settled(watchdog: RssWatchdog) -> None:
     wait_until(lambda: watchdog.judging_spikes, SAMPLE_WAIT_S, "the load to settle")
 
 
+def settled_watchdog(
+    allocator: Allocator, recorder: TripRecorder, make_watchdog: Callable[..., RssWatchdog]
+) -> tuple[RssWatchdog, SteppingClock]:
+    """A watchdog on the allocator, on a stepping clock, past the load: judging spikes."""
+    clock = SteppingClock()
+    watchdog = make_watchdog(recorder, clock=clock)
+    watchdog.watch(allocator.pid)
+    wait_settled(watchdog)
+    return watchdog, clock
+
+
 def test_measures_the_whole_process_tree(
     allocator: Allocator,
     recorder: TripRecorder,
@@ -244,10 +255,7 @@ def test_real_spike_after_the_load_trips(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    clock = SteppingClock()
-    watchdog = make_watchdog(recorder, clock=clock)
-    watchdog.watch(allocator.pid)
-    wait_settled(watchdog)
+    _, clock = settled_watchdog(allocator, recorder, make_watchdog)
     assert recorder.trips == []
 
     with clock.stopped():
@@ -265,10 +273,7 @@ def test_turning_spike_restarts_off_applies_to_the_running_session(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    clock = SteppingClock()
-    watchdog = make_watchdog(recorder, clock=clock)
-    watchdog.watch(allocator.pid)
-    wait_settled(watchdog)
+    watchdog, clock = settled_watchdog(allocator, recorder, make_watchdog)
 
     watchdog.set_spike_policy(replace(FAST_POLICY, enabled=False))  # spikeMB set to 0
     with clock.stopped():
@@ -283,10 +288,7 @@ def test_spike_in_a_grandchild_counts(
     recorder: TripRecorder,
     make_watchdog: Callable[..., RssWatchdog],
 ) -> None:
-    clock = SteppingClock()
-    watchdog = make_watchdog(recorder, clock=clock)
-    watchdog.watch(allocator.pid)
-    wait_settled(watchdog)
+    _, clock = settled_watchdog(allocator, recorder, make_watchdog)
 
     with clock.stopped():
         allocator.command("spawn", 300)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 
@@ -47,6 +47,8 @@ from gosidecar.completion.prompt import PromptText
 from gosidecar.settings import KvCacheType
 
 log = logging.getLogger(__name__)
+
+_Record = TypeVar("_Record", Generation, Warming)
 
 _MAX_REPLY_BYTES = 1024 * 1024
 _CANCEL_POLL_S = 0.01
@@ -103,11 +105,11 @@ class WorkerEngine(WarmableEngine):
         is_done: Callable[[str], bool],
     ) -> Generation:
         reply = self._request("generating", is_cancelled, "generate", prompt, limits, is_done)
-        return _generation(reply.get("generation"))
+        return _record(reply.get("generation"), Generation, "generation")
 
     def warm(self, prompt: PromptText, limits: Limits, is_cancelled: Callable[[], bool]) -> Warming:
         reply = self._request("warming the KV cache", is_cancelled, "warm", prompt, limits)
-        return _warming(reply.get("warming"))
+        return _record(reply.get("warming"), Warming, "warming")
 
     def _request(self, doing: str, is_cancelled: Callable[[], bool], kind: str, *arguments: object) -> dict[str, Any]:
         self._next_id += 1
@@ -229,22 +231,14 @@ def _parse_reply(raw: bytes) -> dict[str, Any]:
     return reply
 
 
-def _generation(fields: object) -> Generation:
+def _record(fields: object, record: type[_Record], what: str) -> _Record:
+    """The reply's `what` as `record`; the model process's fields are checked, not trusted."""
     if not isinstance(fields, dict):
-        raise EngineError("the model process sent no generation")
+        raise EngineError(f"the model process sent no {what}")
     try:
-        return Generation(**fields)
+        return record(**fields)
     except TypeError as error:
-        raise EngineError(f"the model process sent a malformed generation: {error}") from error
-
-
-def _warming(fields: object) -> Warming:
-    if not isinstance(fields, dict):
-        raise EngineError("the model process sent no warming")
-    try:
-        return Warming(**fields)
-    except TypeError as error:
-        raise EngineError(f"the model process sent a malformed warming: {error}") from error
+        raise EngineError(f"the model process sent a malformed {what}: {error}") from error
 
 
 # ----------------------------------------------------------------- the worker process
