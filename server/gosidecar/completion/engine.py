@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gosidecar.completion.prompt import PromptText
 
@@ -59,6 +59,7 @@ class Warming:
     """Stopped for a real request (or a cancel) before the whole prompt was evaluated."""
 
 
+@runtime_checkable  # the lifecycle asks a loaded engine whether it can warm (a remote one cannot)
 class WarmableEngine(Engine, Protocol):
     def warm(self, prompt: PromptText, limits: Limits, is_cancelled: Callable[[], bool]) -> Warming:
         """Evaluate the prompt `generate` would, keep it in the KV cache, generate nothing."""

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from gosidecar.completion.engine import Engine, EngineCrashedError, EngineError, Generation, Limits, Warming
+from gosidecar.completion.engine import (
+    Engine,
+    EngineCrashedError,
+    EngineError,
+    Generation,
+    Limits,
+    WarmableEngine,
+    Warming,
+)
 from gosidecar.completion.gguf import GgufError, GgufInfo, read_gguf
 from gosidecar.completion.model import (
     ModelUnavailableError,
@@ -183,20 +191,22 @@ class ModelLifecycle:
         """Evaluate `prompt` on the inference thread in the background; False when no local model is loaded."""
         with self._lock:
             model = self._model
-            if model is None or not isinstance(model.engine, WorkerEngine):
+            if model is None or not isinstance(model.engine, WarmableEngine):
                 return False
             self._warming.set()
             cancel = self._warming = threading.Event()
-        self._inference.submit(self._warm, model, prompt, limits, cancel)
+        self._inference.submit(self._warm, model, model.engine, prompt, limits, cancel)
         return True
 
-    def _warm(self, model: LoadedModel, prompt: PromptText, limits: Limits, cancel: threading.Event) -> None:
+    def _warm(
+        self, model: LoadedModel, engine: WarmableEngine, prompt: PromptText, limits: Limits, cancel: threading.Event
+    ) -> None:
         with self._lock:
             unloaded = model is not self._model
-        if unloaded or cancel.is_set() or not isinstance(model.engine, WorkerEngine):
+        if unloaded or cancel.is_set():
             return
         try:
-            self.last_warming = model.engine.warm(prompt, limits, cancel.is_set)
+            self.last_warming = engine.warm(prompt, limits, cancel.is_set)
         except EngineCrashedError as error:
             self._crashed(model, str(error))
         except EngineError as error:
