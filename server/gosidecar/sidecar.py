@@ -204,4 +204,5 @@ class Sidecar:
     def close(self) -> None:
         self.supervisor.shutdown()
         self.file_events.close()
+        self.prefetcher.close()  # before the service it warms
         self.completion.close()
