@@ -18,6 +18,10 @@ OUT = sys.stdout.buffer
 IN = sys.stdin.buffer
 LOG = os.environ.get("FAKE_GOPLS_LOG")
 DOCUMENTS = {}
+AWAITING_CANCEL = set()
+"""Ids of `fake/awaitCancel` requests: answered only once the client cancels them."""
+CONTEXT_CANCELED = {"code": 0, "message": "context canceled"}
+"""gopls's answer when a handler's Go context was cancelled (jsonrpc2's toWireError)."""
 
 
 def offset(text, position):
@@ -135,11 +139,30 @@ def refuses_initialize(msg):
     return msg.get("method") == "initialize" and marker and Path(marker).exists()
 
 
+def answers_with_error(msg):
+    """Requests with params {"answerError": {...}} get that error; `fake/awaitCancel` gets
+    gopls's "context canceled" once a `$/cancelRequest` names it. True when handled."""
+    params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+    if "id" in msg and "answerError" in params:
+        send({"jsonrpc": "2.0", "id": msg["id"], "error": params["answerError"]})
+        return True
+    if msg.get("method") == "fake/awaitCancel":
+        AWAITING_CANCEL.add(msg["id"])
+        return True
+    if msg.get("method") == "$/cancelRequest" and params.get("id") in AWAITING_CANCEL:
+        AWAITING_CANCEL.discard(params["id"])
+        send({"jsonrpc": "2.0", "id": params["id"], "error": CONTEXT_CANCELED})
+        return True
+    return False
+
+
 def main():
     while (body := read()) is not None:
         msg = json.loads(body)
         method = msg.get("method")
         track_document(method, msg.get("params"))
+        if answers_with_error(msg):
+            continue
         if refuses_initialize(msg):
             if Path(os.environ["FAKE_GOPLS_FAIL_INIT"]).read_text() != "silent":
                 send({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32603, "message": "refused"}})
