@@ -212,6 +212,7 @@ def session_run(module: Path, sites: list[Site], grounding: bool) -> dict[str, A
         "p95Ms": round(percentile(later, 0.95)),
         "meanMs": round(statistics.fmean(later)) if later else 0,
         "constrained": ai.get("groundingConstrained", 0),
+        "steered": ai.get("groundingSteered", 0),
         "cut": ai.get("groundingCut", 0),
         "dropped": ai.get("groundingDropped", 0),
         "buildErrors": Counter(error_kind(o["buildError"]) for o in outcomes if o["buildError"]).most_common(),
@@ -285,13 +286,17 @@ def render(figures: dict[str, Any]) -> str:
                 f"| {kind} | {mode} | {f['nextIdentifier']}/{n} | {f['compiles']}/{n} | {f['exactLine']}/{n} "
                 f"| {f['similarity']:.2f} |"
             )
-    lines += ["", "| grounding | p50 after a jump | p95 | constrained | cut | dropped | top build errors |"]
-    lines.append("|---|---|---|---|---|---|---|")
+    lines += [
+        "",
+        "| grounding | p50 after a jump | p95 | constrained | calls steered | cut | dropped | top build errors |",
+    ]
+    lines.append("|---|---|---|---|---|---|---|---|")
     for mode in ("off", "on"):
         f = figures[mode]
         errors = "; ".join(f"{kind} ×{count}" for kind, count in f["buildErrors"][:3])
         lines.append(
-            f"| {mode} | {f['p50Ms']} ms | {f['p95Ms']} ms | {f['constrained']} | {f['cut']} | {f['dropped']} "
+            f"| {mode} | {f['p50Ms']} ms | {f['p95Ms']} ms | {f['constrained']} | {f['steered']} | {f['cut']} "
+            f"| {f['dropped']} "
             f"| {errors} |"
         )
     lines.append("")

@@ -94,8 +94,10 @@ export interface HealthReport {
     /** The model runs in a process of its own (0 when not loaded), restarted after a crash. */
     modelProcessPid: number;
     modelProcessCrashes: number;
-    /** Suggestions grounded in gopls (ai.grounding): first identifier constrained to its names, cut or dropped by the check. */
+    /** Suggestions grounded in gopls (ai.grounding): first identifier constrained to its names, a token
+     * steered to keep a call's arguments balanced, cut or dropped by the check. */
     groundingConstrained: number;
+    groundingSteered: number;
     groundingCut: number;
     groundingDropped: number;
   };

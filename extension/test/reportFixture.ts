@@ -30,7 +30,7 @@ export function report(overrides: { rss?: number; limit?: number; aiState?: Heal
       kvCacheTypeK: "q8_0", kvCacheTypeV: "q8_0", flashAttention: true, contextTokens: 2048, kvCacheBytes: 20 * MB,
       requests: 3, latencyMsP50: 180, latencyMsP95: 400, error: null, backend: "local", loaded: true, cacheHits: 1,
       lastReusedPrefixTokens: 120, loadMs: 900, modelProcessPid: 77, modelProcessCrashes: 0,
-      groundingConstrained: 2, groundingCut: 0, groundingDropped: 1 },
+      groundingConstrained: 2, groundingSteered: 1, groundingCut: 0, groundingDropped: 1 },
     problems: [],
     history: emptyHistory(3),
   };

@@ -11,7 +11,7 @@ from lsprotocol.types import ErrorCodes, MessageType
 
 from . import __version__
 from .completion import CompletionService, prefetch
-from .completion.grounding import GoplsCandidates
+from .completion.grounding import GoplsGrounding
 from .documents import DocumentStore
 from .editor_state import EditorState
 from .file_events import FileEventService
@@ -58,7 +58,7 @@ class Sidecar:
         self.server = build_server(self._server_services(), loop)
         self.progress = ClientProgress(self.server.work_done_progress, supported=False)
         self.completion = CompletionService(
-            self.settings.current.ai, self.progress, self.history, grounding=GoplsCandidates(self.proxy)
+            self.settings.current.ai, self.progress, self.history, grounding=GoplsGrounding(self.proxy)
         )
         self.features: list[HealthSource] = [self.file_events, self.completion]
         self.prefetcher = prefetch.attach(self.proxy, self.completion, self.documents)  # KV warming at the cursor

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from gosidecar.completion.prompt import PromptText
+from gosidecar.completion.signatures import CallShapes
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Limits:
     identifier_continuations: tuple[str, ...] = ()
     """When not empty, the text after the cursor starts with one of these and then a
     character that ends an identifier: gopls's names at the cursor, less what is typed."""
+    calls: CallShapes | None = None
+    """When given, the text keeps the calls at the cursor balanced (`signatures.CallMonitor`)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Generation:
     reused_tokens: int = 0
     """Prompt tokens whose KV entries were kept from the previous request."""
     generated_tokens: int = 0
+    steered_tokens: int = 0
+    """Tokens chosen over the model's first choice, which would have broken a call."""
     prompt_ms: float = 0.0
     generation_ms: float = 0.0
 

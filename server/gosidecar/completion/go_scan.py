@@ -8,6 +8,7 @@ is not code. Interpreted strings, runes and line comments end at a line break
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 CLOSER_OF = {"(": ")", "[": "]", "{": "}"}
@@ -44,6 +45,14 @@ class GoScan:
         return [closer for closer in self.open if closer not in (_LINE_COMMENT, _BLOCK_COMMENT)]
 
     def feed(self, text: str) -> GoScan:
+        for _ in self.code(text):
+            pass
+        return self
+
+    def code(self, text: str) -> Iterator[int]:
+        """Feed `text`, yielding the index of each of its characters that is code, once the
+        scan has taken it in: brackets, commas, names, the opening quote of a literal; not
+        what is inside a literal or a comment, nor the comment's opening."""
         index = 0
         while index < len(text):
             inside = self.open[-1] if self.open else ""
@@ -52,8 +61,9 @@ class GoScan:
             elif inside in (_LINE_COMMENT, _BLOCK_COMMENT):
                 index = self._in_comment(text, index, inside)
             else:
-                index = self._in_code(text, index)
-        return self
+                start, index = index, self._in_code(text, index)
+                if index == start + 1:
+                    yield start
 
     def _in_literal(self, text: str, index: int, quote: str) -> int:
         char = text[index]
@@ -94,6 +104,9 @@ class GoScan:
             self.open.pop()
         else:
             self.closed_outer += 1
+
+    def copy(self) -> GoScan:
+        return GoScan(list(self.open), self.closed_outer)
 
 
 def scan_go(text: str) -> GoScan:

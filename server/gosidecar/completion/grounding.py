@@ -3,7 +3,8 @@
 At a member access (`x.` or `x.Fo` being typed) and at an identifier being typed, the
 sidecar asks gopls for its completion candidates there (`textDocument/completion` through
 the proxy, as the sidecar's own request: the editor's requests do not wait for it, and it
-is cancelled at gopls when the suggestion is). Their names are the identifiers that may
+is cancelled at gopls when the suggestion is); inside a call, for its signature
+(`signatures`: the calls come out balanced). Their names are the identifiers that may
 come next. The local model's first identifier is constrained to them (`TokenMask`, a
 logits mask), the model ranking them; after it generation goes on freely. Whatever the
 backend, a suggestion is checked before it is shown (`checked`): one whose first
@@ -32,7 +33,7 @@ from gosidecar.completion.cursor import CursorContext
 from gosidecar.completion.go_scan import scan_go
 
 BUDGET_S = 1.0
-"""Longest wait for gopls's candidates; without them the suggestion is not grounded."""
+"""Longest wait for each of gopls's answers; without them the suggestion is not grounded."""
 _POLL_S = 0.02
 _LEADING_NAME = re.compile(r"\w+")
 GO_KEYWORDS = frozenset(
@@ -122,30 +123,35 @@ class GoplsRequester(Protocol):
     def cancel_gopls_request(self, future: Future[Any]) -> None: ...
 
 
-class CandidateSource(Protocol):
-    def ask(self, uri: str, position: tuple[int, int]) -> Future[Any]: ...
+class GroundingSource(Protocol):
+    """gopls's answers at the cursor: completion candidates, the signature of the call."""
 
-    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> tuple[str, ...] | None: ...
+    def ask(self, method: str, uri: str, position: tuple[int, int]) -> Future[Any]: ...
+
+    def answer(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> object | None: ...
 
 
-class GoplsCandidates:
-    """gopls's completion candidates, asked through the proxy as the sidecar's own request."""
+class GoplsGrounding:
+    """Asks gopls through the proxy, as the sidecar's own requests."""
 
     def __init__(self, gopls: GoplsRequester, budget_s: float = BUDGET_S) -> None:
         self._gopls = gopls
         self._budget_s = budget_s
 
-    def ask(self, uri: str, position: tuple[int, int]) -> Future[Any]:
+    def ask(self, method: str, uri: str, position: tuple[int, int]) -> Future[Any]:
+        """`textDocument/completion` or `textDocument/signatureHelp` at `position`."""
         line, character = position
         params = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
-        return self._gopls.request_gopls("textDocument/completion", params)
+        return self._gopls.request_gopls(method, params)
 
-    def names(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> tuple[str, ...] | None:
-        """The candidates' names, or None when gopls has none, fails, is late, or the request is cancelled."""
+    def answer(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> object | None:
+        """gopls's answer, or None when it fails, is late (then it is cancelled at gopls),
+        or the request is cancelled."""
         deadline = time.monotonic() + self._budget_s
         while not is_cancelled() and time.monotonic() < deadline:
             try:
-                return names_of(asked.result(timeout=_POLL_S))
+                answer: object = asked.result(timeout=_POLL_S)
+                return answer
             except FutureTimeout:
                 continue
             except (CancelledError, RuntimeError, ConnectionError):

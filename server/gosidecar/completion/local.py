@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import dataclasses
+import functools
 import logging
 import os
 import time
@@ -29,6 +30,7 @@ from gosidecar.completion.grounding import TokenMask, best_candidates, name_prio
 from gosidecar.completion.kv_states import KvStates
 from gosidecar.completion.model import KV_TYPE_IDS, ModelUnavailableError
 from gosidecar.completion.prompt import FimTokens, PromptText, prompt_tokens, split_trailing_word
+from gosidecar.completion.signatures import CallMonitor
 from gosidecar.settings import KvCacheType
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ _MAX_RANKING_EVALS = 12
 """Model evaluations spent ranking gopls's candidates (each a few tokens) before the name is chosen."""
 _RANKING_SHARE = 0.25
 """Share of the generation budget that ranking the candidates may take."""
+_STEERING_CHOICES = 16
+"""The model's likeliest tokens tried, best first, when its first choice would break a call;
+when none keeps the calls balanced, the suggestion ends there."""
 
 
 def fim_tokens(info: GgufInfo) -> FimTokens | None:
@@ -141,13 +146,13 @@ class LocalEngine(Engine):
                 return is_cancelled() or time.perf_counter() > ranking_ends
 
             targets = self._best_targets(tokens, targets, priors, cut_short)
+        monitor = CallMonitor(limits.calls) if limits.calls is not None else None
+        steered = 0
         while True:
             if targets and TokenMask.released(output, targets):
                 targets = []  # the identifier is complete: the rest is the model's own
-            if targets:
-                token = self._constrained_token(output, targets, healed)
-            else:
-                token = self._next_token(healed[len(output) :])
+            token, was_steered = self._chosen_token(output, targets, healed, monitor)
+            steered += was_steered
             if token is None or self._is_end_of_generation(token):
                 finished = True
                 break
@@ -169,6 +174,7 @@ class LocalEngine(Engine):
             prompt_tokens=len(tokens),
             reused_tokens=reused,
             generated_tokens=count,
+            steered_tokens=steered,
             prompt_ms=(prompt_done - started) * 1000,
             generation_ms=(ended - prompt_done) * 1000,
         )
@@ -274,8 +280,10 @@ class LocalEngine(Engine):
             self._mask = TokenMask(self._sorted_pieces, self._sorted_ids)
         return self._mask
 
-    def _constrained_token(self, output: bytes, targets: list[bytes], healed: bytes) -> int | None:
-        """The best token that keeps the output on one of `targets`; None to end there.
+    def _constrained_token(
+        self, output: bytes, targets: list[bytes], healed: bytes
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int32]], int | None]:
+        """The tokens that keep the output on one of `targets`, and the best of them; None to end there.
 
         While healing, tokens that cover the rest of `healed` come first (as in `_next_token`).
         """
@@ -285,8 +293,42 @@ class LocalEngine(Engine):
             allowed = np.asarray(covering, dtype=np.int32) if covering else allowed
         logits = self._last_logits()
         if not allowed.size or (may_end and self._is_end_of_generation(int(np.argmax(logits)))):
-            return None
-        return int(allowed[np.argmax(logits[allowed])])
+            return allowed, None
+        return allowed, int(allowed[np.argmax(logits[allowed])])
+
+    def _chosen_token(
+        self, output: bytes, targets: list[bytes], healed: bytes, monitor: CallMonitor | None
+    ) -> tuple[int | None, bool]:
+        """The next token (None: end here), and whether the call monitor steered it away from
+        the model's first choice."""
+        if targets:
+            allowed, token = self._constrained_token(output, targets, healed)
+        else:
+            allowed, token = None, self._next_token(healed[len(output) :])
+        if monitor is None or token is None or len(output) < len(healed):
+            return token, False
+        chosen = self._steered(token, allowed, functools.partial(self._keeps_calls, monitor, output, healed))
+        return chosen, chosen != token
+
+    def _keeps_calls(self, monitor: CallMonitor, output: bytes, healed: bytes, token: int) -> bool:
+        """Whether the output with `token` after it keeps the calls at the cursor balanced."""
+        text = (output + self._piece(token))[len(healed) :].decode("utf-8", errors="ignore")
+        return monitor.accepts(text, ended=self._is_end_of_generation(token))
+
+    def _steered(
+        self, token: int, allowed: np.ndarray[Any, np.dtype[np.int32]] | None, keeps_calls: Callable[[int], bool]
+    ) -> int | None:
+        """`token`, or when it would break a call the likeliest of the model's next choices
+        (among `allowed`, when given) that does not; None to end the suggestion here."""
+        if keeps_calls(token):
+            return token
+        logits = self._last_logits()
+        pool = allowed if allowed is not None and allowed.size else np.arange(self._n_vocab, dtype=np.int32)
+        best = pool[np.argpartition(-logits[pool], min(_STEERING_CHOICES, pool.size) - 1)[:_STEERING_CHOICES]]
+        for choice in best[np.argsort(-logits[best])]:
+            if int(choice) != token and keeps_calls(int(choice)):
+                return int(choice)
+        return None
 
     def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
         from llama_cpp import llama_get_logits_ith  # noqa: PLC0415

@@ -18,8 +18,9 @@ _LATENCY_WINDOW = 200
 _SLOW_P95_MS = 5000
 _SLOW_MIN_SAMPLES = 10
 
-Grounding = Literal["constrained", "kept", "cut", "dropped"]
-"""Suggestions "constrained" to gopls's names, and the check's verdict on them."""
+Grounding = Literal["constrained", "steered", "kept", "cut", "dropped"]
+"""Suggestions "constrained" to gopls's names, "steered" to keep their calls balanced, and
+the check's verdict on them."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class MetricsSnapshot:
     latency_ms_p95: int
     last_reused_prefix_tokens: int
     grounding_constrained: int
+    grounding_steered: int
     grounding_cut: int
     grounding_dropped: int
 
@@ -77,6 +79,7 @@ class CompletionMetrics:
                 latency_ms_p95=round(p95),
                 last_reused_prefix_tokens=self._last_reused,
                 grounding_constrained=self._grounded["constrained"],
+                grounding_steered=self._grounded["steered"],
                 grounding_cut=self._grounded["cut"],
                 grounding_dropped=self._grounded["dropped"],
             )

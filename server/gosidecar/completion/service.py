@@ -22,11 +22,12 @@ from typing import Any, Literal
 from gosidecar.completion.cache import CacheKey, SuggestionCache
 from gosidecar.completion.cursor import CursorContext, Edit
 from gosidecar.completion.engine import Generation, Limits, Warming
-from gosidecar.completion.grounding import Candidates, CandidateSource, Site, checked, site_at
+from gosidecar.completion.grounding import Candidates, GroundingSource, Site, checked, names_of, site_at
 from gosidecar.completion.metrics import CompletionMetrics
 from gosidecar.completion.model_lifecycle import ModelLifecycle, ProgressReporter
 from gosidecar.completion.postprocess import finalize, should_stop
 from gosidecar.completion.prompt import PromptBudget, build_prompt_text
+from gosidecar.completion.signatures import CallShapes, balanced_prefix, called_at_cursor, callees_of, enclosing_arity
 from gosidecar.history import History
 from gosidecar.problems import Problem
 from gosidecar.settings import AiSettings
@@ -65,6 +66,17 @@ class CompletionResult:
     edit: Edit | None = None
     """`text` with the range it replaces: from the request's position to the end of the
     characters the editor auto-closed that the suggestion closes itself."""
+
+
+@dataclass(frozen=True)
+class _Questions:
+    """What the sidecar asked gopls for a suggestion."""
+
+    site: Site | None
+    completion: Future[Any] | None
+    """Candidates at a member access or an identifier being typed."""
+    signature: Future[Any] | None
+    """The call the cursor is in."""
 
 
 class _LatestRequests:
@@ -107,7 +119,7 @@ class CompletionService:
         settings: AiSettings,
         progress: ProgressReporter | None = None,
         history: History | None = None,
-        grounding: CandidateSource | None = None,
+        grounding: GroundingSource | None = None,
     ) -> None:
         self._settings = settings
         self._grounding = grounding
@@ -154,11 +166,12 @@ class CompletionService:
             prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
             if asked is not None:  # evaluate the prompt while gopls looks for the names
                 self._models.warm(prompt, Limits(settings.maxTokens, settings.timeBudgetMs / 1000))
-            candidates = self._candidates(asked, is_cancelled)
+            candidates, calls = self._grounded(asked, context.line_prefix, is_cancelled)
             limits = Limits(
                 settings.maxTokens,
                 settings.timeBudgetMs / 1000,
                 candidates.continuations if candidates and model.info else (),
+                calls,
             )
             is_done = functools.partial(should_stop, context)
             generation = self._models.generate(model, prompt, limits, is_cancelled, is_done)
@@ -166,7 +179,7 @@ class CompletionService:
                 return CompletionResult("", cancelled=is_cancelled(), error=self._models.error)
             if generation.cancelled:
                 return _result(context.edit(""), generation)
-            suggestion = finalize(context, self._checked(generation.text, candidates, limits), generation.finished)
+            suggestion = finalize(context, self._checked(generation, candidates, limits), generation.finished)
             self._metrics.generated(generation)
             if suggestion.text or generation.finished:  # a cut-short nothing may do better next time
                 self._cache.put(key, context.line_prefix, suggestion)
@@ -192,24 +205,46 @@ class CompletionService:
         prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
         self._models.warm(prompt, Limits(settings.maxTokens, settings.timeBudgetMs / 1000))
 
-    def _ask_gopls(self, request: CompletionRequest, context: CursorContext) -> tuple[Site, Future[Any]] | None:
-        """Ask gopls for its candidates at a member access or an identifier being typed."""
-        site = site_at(context)
-        if site is None or self._grounding is None or not self._settings.grounding or not request.gopls_text:
+    def _ask_gopls(self, request: CompletionRequest, context: CursorContext) -> _Questions | None:
+        """Ask gopls for its candidates at a member access or an identifier being typed, and
+        for the signature of the call the cursor is in."""
+        if self._grounding is None or not self._settings.grounding or not request.gopls_text:
             return None
-        return site, self._grounding.ask(request.uri, context.position)
+        site, in_call = site_at(context), called_at_cursor(context.line_prefix) is not None
+        if site is None and not in_call:
+            return None
+        ask = functools.partial(self._grounding.ask, uri=request.uri, position=context.position)
+        return _Questions(
+            site,
+            ask("textDocument/completion") if site is not None else None,
+            ask("textDocument/signatureHelp") if in_call else None,
+        )
 
-    def _candidates(
-        self, asked: tuple[Site, Future[Any]] | None, is_cancelled: Callable[[], bool]
-    ) -> Candidates | None:
+    def _grounded(
+        self, asked: _Questions | None, line_prefix: str, is_cancelled: Callable[[], bool]
+    ) -> tuple[Candidates | None, CallShapes | None]:
+        """gopls's names at the site, and what its answers say about the calls at the cursor."""
         if asked is None or self._grounding is None:
-            return None
-        site, future = asked
-        names = self._grounding.names(future, is_cancelled)
-        return Candidates(site, names) if names else None
+            return None, None
+        answer = functools.partial(self._grounding.answer, is_cancelled=is_cancelled)
+        completion = answer(asked.completion) if asked.completion else None
+        names = names_of(completion)
+        candidates = Candidates(asked.site, names) if asked.site and names else None
+        enclosing = enclosing_arity(line_prefix, answer(asked.signature)) if asked.signature else None
+        callees = callees_of(completion)
+        return candidates, CallShapes(line_prefix, enclosing, callees) if enclosing or callees else None
 
-    def _checked(self, text: str, candidates: Candidates | None, limits: Limits) -> str:
-        """The generated text with what gopls does not know cut off (checked before shown)."""
+    def _checked(self, generation: Generation, candidates: Candidates | None, limits: Limits) -> str:
+        """The generated text with what gopls does not know cut off (checked before shown),
+        and with its calls balanced when the text is whole."""
+        text = generation.text
+        if generation.steered_tokens:
+            self._metrics.grounded("steered")
+        if limits.calls is not None and generation.finished and text:
+            balanced = balanced_prefix(text, limits.calls)
+            if balanced != text:
+                self._metrics.grounded("cut")
+            text = balanced
         if candidates is None:
             return text
         if limits.identifier_continuations:
@@ -259,6 +294,7 @@ class CompletionService:
             "modelProcessPid": model.pid,
             "modelProcessCrashes": model.crashes,
             "groundingConstrained": numbers.grounding_constrained,
+            "groundingSteered": numbers.grounding_steered,
             "groundingCut": numbers.grounding_cut,
             "groundingDropped": numbers.grounding_dropped,
         }

@@ -1,0 +1,299 @@
+"""Calls that come out balanced: how many arguments each call in a suggestion takes, from gopls.
+
+Two answers of gopls bound a suggestion's calls: the signature of the call the cursor is in
+(`textDocument/signatureHelp`: its parameters and the one the cursor is at), and the
+`detail` of each completion candidate (`func(p []byte) (n int, err error)` for a method,
+`int` for a field). `CallMonitor.accepts(text)` tells whether the text after the cursor
+breaks them: a comma past a call's last parameter, a call closed before each parameter has
+an argument, a field or constant that is not a function called, or a line ended inside a
+parenthesis or bracket the suggestion opened, its last argument unfinished (`f(a` + line
+break: Go wants `f(a,` or `f(a)`). The local engine steers every token by it (the model's
+next best token that keeps the calls balanced); whatever the backend, a suggestion is cut
+before its first break (`balanced_prefix`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lsprotocol.types import CompletionItemKind
+
+from gosidecar.completion.go_scan import CLOSER_OF, GoScan
+
+_NAME_BEFORE = re.compile(r"(\w+)\s*$")
+_LEADING_NAME = re.compile(r"\w*")
+_TRAILING_NAME = re.compile(r"\w*$")
+_NEVER_CALLED = re.compile(
+    r"(?:\[|\*|map\[|<-|chan\b|struct\s*\{|interface\s*\{"
+    r"|(?:bool|string|error|any|byte|rune|u?int(?:8|16|32|64)?|uintptr|float(?:32|64)|complex(?:64|128))$)"
+)
+"""A field's or variable's type that is certainly not a function (a named type may be one)."""
+_VALUES = (CompletionItemKind.Field, CompletionItemKind.Variable)
+_LINE_BREAKS = "\r\n"
+_CLOSERS = frozenset(CLOSER_OF.values())
+_ARGUMENT_LISTS = ")]"
+"""Closers of the brackets whose last element needs a comma before a line break."""
+
+
+@dataclass(frozen=True)
+class Arity:
+    """How many arguments a call takes."""
+
+    parameters: int
+    variadic: bool = False
+
+    def takes_another(self, given: int) -> bool:
+        """Whether a call that has `given` arguments may get one more."""
+        return self.variadic or given < self.parameters
+
+    def satisfied_by(self, given: int) -> bool:
+        """Whether `given` arguments are what the call takes."""
+        return self.parameters - self.variadic <= given and (self.variadic or given <= self.parameters)
+
+
+@dataclass(frozen=True)
+class CallShapes:
+    """What gopls says about the calls at the cursor; travels with `Limits` to the model process."""
+
+    line_prefix: str
+    enclosing: Arity | None = None
+    """The call the cursor is in (opened on the cursor's line), from signature help."""
+    callees: tuple[tuple[str, Arity | None], ...] = ()
+    """Candidate names with their arity, or None for a field or constant that cannot be called."""
+
+
+# ----------------------------------------------------------------- what gopls says
+
+
+def function_arity(signature: str) -> Arity | None:
+    """The arity of a function type as gopls writes it (`func[T any](s []T, v ...T) int`); None otherwise."""
+    if not signature.startswith("func"):
+        return None
+    rest = signature[4:]
+    if rest.startswith("["):
+        rest = rest[_matching(rest) + 1 :]
+    if not rest.startswith("("):
+        return None
+    inside = rest[1 : _matching(rest)]
+    arguments = _arguments(inside)
+    return Arity(len(arguments), variadic=bool(arguments) and "..." in arguments[-1])
+
+
+def callees_of(result: object) -> tuple[tuple[str, Arity | None], ...]:
+    """Each completion candidate whose call shape the answer tells (`textDocument/completion`)."""
+    items = result.get("items") if isinstance(result, dict) else result
+    shapes: dict[str, Arity | None] = {}
+    for item in items if isinstance(items, list) else ():
+        label, detail = (item.get("label"), item.get("detail")) if isinstance(item, dict) else (None, None)
+        name = _leading_name(label) if isinstance(label, str) else ""
+        if not name or not isinstance(detail, str) or name in shapes:
+            continue
+        arity = function_arity(detail)
+        if arity is not None:
+            shapes[name] = arity
+        elif item.get("kind") == CompletionItemKind.Constant or (
+            item.get("kind") in _VALUES and _NEVER_CALLED.match(detail)
+        ):
+            shapes[name] = None
+    return tuple(shapes.items())
+
+
+def called_at_cursor(line_prefix: str) -> str | None:
+    """The name of the function whose call the cursor is in, when its `(` is on this line."""
+    walk = _Walk.after(line_prefix)
+    frame = walk.innermost
+    if frame is None or frame.closer != ")":
+        return None
+    name = _NAME_BEFORE.search(line_prefix[: frame.opened_at])
+    return name.group(1) if name and not name.group(1)[0].isdigit() else None
+
+
+def enclosing_arity(line_prefix: str, signature_help: object) -> Arity | None:
+    """The arity of the call the cursor is in, from gopls's signature help, when it agrees
+    with the line: the same function name, and the cursor at the same parameter."""
+    called = called_at_cursor(line_prefix)
+    signature, active = _active_signature(signature_help)
+    if called is None or signature is None:
+        return None
+    label, parameters = signature.get("label"), signature.get("parameters")
+    if not isinstance(label, str) or not isinstance(parameters, list) or not label.startswith(called + "("):
+        return None
+    arity = Arity(len(parameters), variadic=bool(parameters) and "..." in _parameter_label(label, parameters[-1]))
+    frame = _Walk.after(line_prefix).innermost
+    commas = frame.commas if frame else -1
+    return arity if commas == active or (arity.variadic and commas >= active == arity.parameters - 1) else None
+
+
+def _active_signature(help: object) -> tuple[dict[str, Any] | None, int]:
+    if not isinstance(help, dict) or not isinstance(help.get("signatures"), list) or not help["signatures"]:
+        return None, -1
+    index = help.get("activeSignature") or 0
+    signatures = help["signatures"]
+    signature = signatures[index] if isinstance(index, int) and 0 <= index < len(signatures) else None
+    if not isinstance(signature, dict):
+        return None, -1
+    active = signature.get("activeParameter", help.get("activeParameter"))
+    return signature, active if isinstance(active, int) else 0
+
+
+def _parameter_label(signature_label: str, parameter: object) -> str:
+    """A parameter's label: its text, or [start, end] offsets into the signature's label."""
+    label = parameter.get("label") if isinstance(parameter, dict) else None
+    if isinstance(label, list) and len(label) == 2 and all(isinstance(end, int) for end in label):
+        return signature_label[label[0] : label[1]]
+    return label if isinstance(label, str) else ""
+
+
+def _leading_name(text: str) -> str:
+    match = _LEADING_NAME.match(text)
+    return match.group() if match else ""
+
+
+def _matching(text: str) -> int:
+    """The index of the bracket closing the one `text` starts with (the end when unclosed)."""
+    scan = GoScan()
+    for index in scan.code(text):
+        if not scan.open_brackets_and_quotes:
+            return index
+    return len(text)
+
+
+def _arguments(inside: str) -> list[str]:
+    """The comma-separated parts of a bracket's inside, at its own level."""
+    scan, parts, start = GoScan(), [], 0
+    for index in scan.code(inside):
+        if inside[index] == "," and not scan.open:
+            parts.append(inside[start:index])
+            start = index + 1
+    parts.append(inside[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+# ----------------------------------------------------------------- the monitor
+
+
+@dataclass
+class _Frame:
+    closer: str
+    opened_at: int
+    """Where its bracket is, counted from the start of the cursor's line."""
+    arity: Arity | None = None
+    commas: int = 0
+    unfinished: bool = False
+    """Code since the bracket or its last comma: an argument being written."""
+
+    @property
+    def given(self) -> int:
+        return self.commas + self.unfinished
+
+
+@dataclass
+class _Walk:
+    """The brackets open at a point of a line, with their commas; fed more code, it finds
+    the first character that breaks a call."""
+
+    scan: GoScan
+    frames: list[_Frame] = field(default_factory=list)
+
+    @staticmethod
+    def after(line_prefix: str) -> _Walk:
+        walk = _Walk(GoScan())
+        walk.feed(line_prefix, {}, offset=0)
+        return walk
+
+    @property
+    def innermost(self) -> _Frame | None:
+        return self.frames[-1] if self.frames else None
+
+    def copy(self) -> _Walk:
+        return _Walk(self.scan.copy(), [replace(frame) for frame in self.frames])
+
+    def feed(self, text: str, callees: dict[int, Arity | None], offset: int) -> int | None:
+        """Take `text` (at `offset` in the line) in; the index of its first character that
+        breaks a call, or None. `callees` maps the index of a `(` right after a candidate's
+        name to its arity (None: the candidate cannot be called)."""
+        for index in self.scan.code(text):
+            char = text[index]
+            if char in _LINE_BREAKS:
+                allowed = self.unfinished_argument(offset) is None
+            elif char == ",":
+                allowed = not self.frames or self._comma()
+            elif char in _CLOSERS:
+                allowed = not self.frames or self._close()
+            elif char in CLOSER_OF:
+                allowed = not (index in callees and callees[index] is None) and self._touch()
+                self.frames.append(_Frame(CLOSER_OF[char], offset + index, callees.get(index)))
+            else:
+                allowed = char.isspace() or self._touch()
+            if not allowed:
+                return index
+        return None
+
+    def unfinished_argument(self, offset: int) -> _Frame | None:
+        """The innermost bracket opened at or after `offset`, when a line break now would
+        leave an argument unfinished in it (`f(a` + line break; a `{` may be a block)."""
+        frame = self.innermost
+        if frame is None or frame.opened_at < offset or frame.closer not in _ARGUMENT_LISTS or not frame.unfinished:
+            return None
+        return frame
+
+    def _touch(self) -> bool:
+        """Code in the innermost bracket; False when it starts an argument its call does not take."""
+        frame = self.innermost
+        if frame is None or frame.unfinished:
+            return True
+        frame.unfinished = True
+        return frame.arity is None or frame.arity.takes_another(frame.commas)
+
+    def _comma(self) -> bool:
+        frame = self.frames[-1]
+        if frame.arity is not None and not frame.arity.takes_another(frame.commas + 1):
+            return False
+        frame.commas, frame.unfinished = frame.commas + 1, False
+        return True
+
+    def _close(self) -> bool:
+        frame = self.frames.pop()
+        return (frame.arity is None or frame.arity.satisfied_by(frame.given)) and self._touch()
+
+
+class CallMonitor:
+    """Whether the text after the cursor keeps the calls at the cursor balanced (`CallShapes`)."""
+
+    def __init__(self, shapes: CallShapes) -> None:
+        self._callees = dict(shapes.callees)
+        fragment = _TRAILING_NAME.search(shapes.line_prefix)
+        self._fragment = fragment.group() if fragment else ""
+        self._cursor = len(shapes.line_prefix)
+        self._start = _Walk.after(shapes.line_prefix)
+        innermost = self._start.innermost
+        if innermost is not None and innermost.closer == ")":
+            innermost.arity = shapes.enclosing
+
+    def first_break(self, text: str, *, ended: bool = False) -> int | None:
+        """The index in `text` of the first character that breaks a call, or None.
+
+        When the text is whole (`ended`: the line ends after it) but leaves an argument
+        unfinished in a bracket it opened, the break is that bracket.
+        """
+        walk = self._start.copy()
+        name_end = len(_leading_name(text))
+        name = self._fragment + text[:name_end]
+        callees = {name_end: self._callees[name]} if name in self._callees else {}
+        broken = walk.feed(text, callees, offset=self._cursor)
+        unfinished = walk.unfinished_argument(self._cursor) if broken is None and ended else None
+        return broken if unfinished is None else unfinished.opened_at - self._cursor
+
+    def accepts(self, text: str, *, ended: bool = False) -> bool:
+        return self.first_break(text, ended=ended) is None
+
+
+def balanced_prefix(text: str, shapes: CallShapes) -> str:
+    """`text` cut before the first character that breaks a call, and again while what is
+    left ends inside an unfinished argument (all of it when nothing breaks)."""
+    monitor = CallMonitor(shapes)
+    while (broken := monitor.first_break(text, ended=True)) is not None:
+        text = text[:broken].rstrip()
+    return text
