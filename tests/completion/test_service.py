@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from gosidecar.completion import CompletionRequest, CompletionService
+from gosidecar.completion.local import PROMPT_BATCH
 from gosidecar.completion.model import default_model_path
 from gosidecar.completion.model_lifecycle import CONTEXT_TOKENS
 from gosidecar.documents import position_at
@@ -74,18 +76,46 @@ def test_keystrokes_reuse_the_prompt_prefix(service: CompletionService) -> None:
     assert first.prompt_tokens > 0
 
 
+EVALUATING_CPU_S = 0.25
+"""CPU the model process has used on a request once it evaluates the prompt: reading the
+request and tokenizing it take milliseconds, one prompt batch (PROMPT_BATCH tokens) one to
+two seconds (this prompt, ~1200 tokens, took 23 s of CPU), so a cancel sent then lands
+inside a batch, which is finished and kept. CPU, not wall time: a starved process uses none."""
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def cancel_once_evaluating(model_process: psutil.Process, cancel: threading.Event) -> None:
+    before = cpu_seconds(model_process)
+    try:
+        wait_until(lambda: cpu_seconds(model_process) - before >= EVALUATING_CPU_S, 300, "the prompt's evaluation")
+    finally:
+        cancel.set()  # the fault injected (also when the wait failed: the test must not hang)
+
+
 def test_cancel_stops_a_running_completion_and_keeps_its_work(service: CompletionService) -> None:
     source = (GOROOT / "src" / "net" / "http" / "server.go").read_text()
     cursor = source.index("func (s *Server) Close() error {")
     line, character = position_at(source, cursor)
     request = CompletionRequest("file:///server.go", source, line, character)
+    service.warm_up()  # loading uses the model process's CPU too: it must be done first
+    wait_until(lambda: service.health_section()["loaded"], 300, "the model to load")
+    pid = service.health_section()["modelProcessPid"]
+    assert isinstance(pid, int)
+    model_process = psutil.Process(pid)
     cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()  # a cancel 0.3 s into the evaluation: the fault injected
+    canceller = threading.Thread(target=cancel_once_evaluating, args=(model_process, cancel))
+    canceller.start()
     cancelled = service.complete(request, cancel)
+    canceller.join()
     assert cancelled.cancelled and cancelled.text == ""
     resumed = service.complete(request, threading.Event())
     assert not resumed.cancelled
-    assert resumed.reused_tokens > 0, "the prompt evaluated before the cancel is kept"
+    # At least a whole batch: the prompt before shares a token or so with this one (BOS).
+    assert resumed.reused_tokens >= PROMPT_BATCH, "the prompt batches evaluated before the cancel are kept"
 
 
 class WatchedCancel(threading.Event):
