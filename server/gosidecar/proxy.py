@@ -78,9 +78,6 @@ class Proxy:
         # The sidecar's own request ids carry an unguessable prefix (gopls alone sees
         # them), so no id the editor picks can pass for one of ours at gopls.
         self._own_prefix = f"gosidecar-{secrets.token_hex(8)}-"
-        # The editor's requests to gopls it has cancelled and gopls has not answered yet.
-        self._cancelled_by_editor: set[MessageId] = set()
-        self.on_client_notification("$/cancelRequest", self._note_editor_cancel)
         self.tracer: Tracer | None = None
 
     # ----- registration -------------------------------------------------------------
@@ -232,26 +229,6 @@ class Proxy:
             return
         self._send_to_gopls(routed)  # the link records requests as in flight once written
 
-    def _note_editor_cancel(self, message: Message) -> Message:
-        """Remember which request the editor cancelled, to name gopls's answer to it rightly.
-
-        Only requests in flight at gopls are noted; ids whose answer went by unread
-        (a large answer streamed through) are pruned once a few have gathered."""
-        params = message.params
-        msg_id = params.get("id") if isinstance(params, dict) else None
-        if msg_id is not None and msg_id in self._client_requests:
-            self._cancelled_by_editor.add(msg_id)
-            if len(self._cancelled_by_editor) > _MAX_NOTED_CANCELS:
-                self._cancelled_by_editor.intersection_update(self._client_requests)
-        return message
-
-    def _forget_editor_cancel(self, msg_id: MessageId | None) -> bool:
-        """Whether the editor had cancelled the request gopls answers now."""
-        if msg_id is None or msg_id not in self._cancelled_by_editor:
-            return False
-        self._cancelled_by_editor.discard(msg_id)
-        return True
-
     def _is_cancel_for_sidecar(self, message: Message) -> bool:
         if message.method != "$/cancelRequest" or not self._to_sidecar:
             return False
@@ -357,7 +334,6 @@ class Proxy:
             self._resolve_own(own, message)
             return
         request_message = self._client_requests.take(msg_id)
-        cancelled_by_editor = self._forget_editor_cancel(msg_id)
         if request_message is None:
             # Retired with its gopls (and retried or failed) or never asked: the editor
             # must get one answer per request, so this one is dropped.
@@ -369,8 +345,6 @@ class Proxy:
                 if routed is None:
                     return
                 message = routed
-        if _is_gopls_cancellation(message):
-            message = _as_cancellation(message, cancelled_by_editor)
         self._write_client(message)
 
     def _track_gopls_request(self, message: Message, generation: int) -> Message:
@@ -411,43 +385,6 @@ class Proxy:
         if self.tracer is not None:
             self.tracer.record("sidecar->client", message.body)
         self._client_writer.write(message.body)
-
-
-_CONTEXT_CANCELED = "context canceled"
-"""How gopls answers a request whose Go context was cancelled while its handler ran
-(`$/cancelRequest`, or gopls's own cancellation): the handler returns `context.Canceled`
-and gopls's jsonrpc2 (`toWireError`) sends it as `{"code": 0, "message": "context canceled"}`,
-or with the handler's prefix when it wrapped the error (`"...: context canceled"`).
-VS Code shows such an error to the user; ContentModified and RequestCancelled it drops.
-`context deadline exceeded` is left alone: gopls sets deadlines only where running out
-of time is a failure worth showing (a package load's 10 minutes)."""
-_CONTEXT_CANCELED_BYTES = _CONTEXT_CANCELED.encode()
-_MAX_CANCELLATION_ANSWER = 4096
-"""Longer answers are not looked into: a cancellation is a short error, and reading a
-long result for one would cost every large answer a parse."""
-_MAX_NOTED_CANCELS = 64
-
-
-def _is_gopls_cancellation(message: Message) -> bool:
-    """Whether this answer of gopls is its error for a cancelled Go context (see above)."""
-    body = message.body
-    if len(body) > _MAX_CANCELLATION_ANSWER or _CONTEXT_CANCELED_BYTES not in body:
-        return False
-    error = message.obj.get("error")
-    if not isinstance(error, dict) or type(error.get("code")) is not int or error["code"] != 0:
-        return False
-    text = error.get("message")
-    return isinstance(text, str) and (text == _CONTEXT_CANCELED or text.endswith(f": {_CONTEXT_CANCELED}"))
-
-
-def _as_cancellation(message: Message, cancelled_by_editor: bool) -> Message:
-    """gopls's "context canceled" answer with the code the editor expects for it."""
-    error = message.obj["error"]
-    if cancelled_by_editor:
-        code, text = LSPErrorCodes.RequestCancelled, f"cancelled by the editor: {error['message']}"
-    else:
-        code, text = LSPErrorCodes.ContentModified, f"gopls cancelled this request itself: {error['message']}"
-    return Message.from_obj({**message.obj, "error": {**error, "code": code, "message": text}})
 
 
 def _with_id(message: Message, msg_id: MessageId | None) -> Message:
