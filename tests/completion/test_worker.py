@@ -19,7 +19,7 @@ from gosidecar.completion import CompletionService, worker
 from gosidecar.completion.cursor import CursorContext
 from gosidecar.completion.engine import EngineCrashedError, Generation, Limits
 from gosidecar.completion.gguf import read_gguf
-from gosidecar.completion.model import default_model_path
+from gosidecar.completion.model import ModelUnavailableError, default_model_path
 from gosidecar.completion.postprocess import should_stop
 from gosidecar.completion.prompt import build_prompt_text
 from gosidecar.settings import AiSettings
@@ -210,3 +210,12 @@ def test_a_model_process_idle_after_the_cancel_grace_is_killed(monkeypatch: pyte
             ask_and_cancel(engine)
     finally:
         engine.close()
+
+
+def test_a_load_no_longer_wanted_is_stopped_and_says_so() -> None:
+    """Closing the sidecar during a load kills the model process at once (llama.cpp's load
+    cannot be interrupted); the message must not blame a hung process."""
+    path = default_model_path()
+    with pytest.raises(ModelUnavailableError, match="was stopped, no longer wanted while loading") as raised:
+        worker.WorkerEngine(path, read_gguf(path), "q8_0", 3072, abandoned=lambda: True)
+    assert "stopped answering" not in str(raised.value)

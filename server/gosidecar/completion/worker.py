@@ -62,6 +62,7 @@ _BUSY_CPU_S = 0.05
 _HUNG_AFTER_S = 300.0
 """Nor may a load or a generation take this long (a 270M model loads and answers in seconds)."""
 _EXIT_GRACE_S = 5.0
+_HUNG = "stopped answering and was killed"
 _WORKER_MAIN = "import sys; from gosidecar.completion.worker import main; raise SystemExit(main(sys.argv[1:]))"
 NICENESS_VARIABLE = "GOSIDECAR_AI_NICENESS"
 _DEFAULT_NICENESS = 10
@@ -157,16 +158,16 @@ class WorkerEngine(WarmableEngine):
                 grace_ends = now + grace_s
             if now >= hung_at:
                 self._process.kill()
-                raise self._crashed(doing, hung=True)
+                raise self._crashed(doing, "was stopped, no longer wanted" if grace_s == 0 else _HUNG)
 
-    def _crashed(self, doing: str, hung: bool = False) -> EngineCrashedError:
+    def _crashed(self, doing: str, how: str | None = None) -> EngineCrashedError:
         self._connection.close()
         try:
             code = self._process.wait(timeout=_EXIT_GRACE_S)
         except subprocess.TimeoutExpired:
             self._process.kill()
             code = self._process.wait()
-        how = "stopped answering and was killed" if hung else _exit_description(code)
+        how = how or _exit_description(code)
         return EngineCrashedError(f"the model process (pid {self._process.pid}) {how} while {doing}")
 
 
