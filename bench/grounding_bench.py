@@ -88,12 +88,13 @@ class Site:
 
 
 def module_of(files: tuple[str, ...]) -> Path:
-    """A temporary module with `files` (whole packages), each in a folder named after its package."""
+    """A temporary module with `files` (whole packages), each at its path in the standard
+    library (`go/scanner` and `text/scanner` are two packages)."""
     module = Path(tempfile.mkdtemp(prefix="gosidecar-grounding-"))
     (module / "go.mod").write_text("module example.com/heldout\n\ngo 1.21\n")
     for relative in files:
-        target = module / Path(relative).parent.name / Path(relative).name
-        target.parent.mkdir(exist_ok=True)
+        target = module / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(GOROOT / "src" / relative, target)
     return module
 
@@ -114,7 +115,7 @@ def sites_of(module: Path, files: tuple[str, ...], kind: str, count: int) -> lis
     """`count` sites of `kind` spread evenly through `files`."""
     found = []
     for relative in files:
-        path = module / Path(relative).parent.name / Path(relative).name
+        path = module / relative
         text = path.read_text()
         for line in _CODE_LINE.finditer(text):
             if '"' in line.group() or "`" in line.group():
@@ -130,8 +131,8 @@ def sites_of(module: Path, files: tuple[str, ...], kind: str, count: int) -> lis
 def all_sites(module: Path, files: tuple[str, ...]) -> list[Site]:
     """Every kind's sites, in file order (the order a reader moves through the code)."""
     chosen = [site for kind, count in SITES.items() for site in sites_of(module, files, kind, count)]
-    order = {(Path(relative).parent.name, Path(relative).name): index for index, relative in enumerate(files)}
-    return sorted(chosen, key=lambda site: (order[site.path.parent.name, site.path.name], site.cursor))
+    order = {module / relative: index for index, relative in enumerate(files)}
+    return sorted(chosen, key=lambda site: (order[site.path], site.cursor))
 
 
 def accepted(site: Site, ghost: dict[str, Any] | None) -> str:
@@ -148,7 +149,7 @@ def build_error(module: Path, site: Site, text: str) -> str | None:
     """The first `go build` error of the site's package with `text` in its file; None when it builds."""
     site.path.write_text(text)
     try:
-        package = "./" + site.path.parent.name
+        package = "./" + site.path.parent.relative_to(module).as_posix()
         done = subprocess.run(["go", "build", package], cwd=module, capture_output=True, text=True, check=False)
         if done.returncode == 0:
             return None
