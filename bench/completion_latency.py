@@ -42,13 +42,17 @@ REVISITS = (2, 7, 0, 5)
 """Sites the cursor goes back to after visiting all (typing at another point of the line)."""
 READING_S = 2.0
 """How long the cursor rests at a place before the first keystroke (the warming's time)."""
-KV_OPTIONS: dict[str, tuple[int, int]] = {
-    "f16": (1, 1),
-    "q8_0": (8, 8),
-    "K f16, V q8_0": (1, 8),
-    "K q8_0, V f16": (8, 1),
+KV_OPTIONS: dict[str, tuple[int, int, bool]] = {
+    "f16": (1, 1, True),
+    "q8_0": (8, 8, True),
+    "K f16, V q8_0": (1, 8, True),
+    "K q8_0, V f16": (8, 1, True),
+    "K q8_0, V f16, no flash-attn": (8, 1, False),
 }
-"""(type_k, type_v) as ggml type ids."""
+"""(type_k, type_v as ggml type ids, flash_attn). llama.cpp's CPU flash attention tiles only
+f16/f32 K and V of one type (and at least 64 tokens per ubatch); any quantized K or V takes
+its per-row path. Without flash attention K·Q is a matrix product whatever K's type, but V
+must then stay f16 (llama.cpp refuses a quantized V cache without flash attention)."""
 KV_PREFIXES = (256, 1280)
 """Context lengths before the 128 measured tokens: near a file's start, and a full window."""
 KV_ROUNDS = 5
@@ -190,11 +194,11 @@ def kv_eval_run() -> dict[str, Any]:
     tokens: list[int] = []
     options: dict[str, tuple[Any, dict[int, Any]]] = {}
     buffers: dict[str, float] = {}
-    for name, (type_k, type_v) in KV_OPTIONS.items():
+    for name, (type_k, type_v, flash_attn) in KV_OPTIONS.items():
         logged.clear()
         llm = llama_cpp.Llama(
             model_path=str(default_model_path()), n_ctx=3072, n_batch=128, n_threads=2, n_threads_batch=2,
-            type_k=type_k, type_v=type_v, flash_attn=True, swa_full=True, verbose=False,
+            type_k=type_k, type_v=type_v, flash_attn=flash_attn, swa_full=True, verbose=False,
         )  # fmt: skip
         buffers[name] = _kv_buffer_mib(logged)
         tokens = tokens or llm.tokenize(JUMP_SOURCE.read_bytes(), add_bos=True)
