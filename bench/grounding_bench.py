@@ -38,7 +38,7 @@ os.environ.setdefault("GOSIDECAR_AI_NICENESS", "0")
 
 from bench.completion_bench import similarity
 from bench.support import percentile
-from gosidecar.completion.grounding import GO_KEYWORDS
+from gosidecar.completion.go_scan import GO_KEYWORDS
 from gosidecar.documents import offset_at, position_at
 from gosidecar.uris import path_to_uri
 from tests.lsp_client import LspClient

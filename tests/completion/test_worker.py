@@ -219,3 +219,10 @@ def test_a_load_no_longer_wanted_is_stopped_and_says_so() -> None:
     with pytest.raises(ModelUnavailableError, match="was stopped, no longer wanted while loading") as raised:
         worker.WorkerEngine(path, read_gguf(path), "q8_0", 3072, abandoned=lambda: True)
     assert "stopped answering" not in str(raised.value)
+
+
+def test_a_load_that_takes_too_long_is_called_hung(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "_HUNG_AFTER_S", 0.2)
+    path = default_model_path()
+    with pytest.raises(ModelUnavailableError, match="stopped answering and was killed while loading"):
+        worker.WorkerEngine(path, read_gguf(path), "q8_0", 3072)

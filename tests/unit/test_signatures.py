@@ -44,6 +44,7 @@ def test_callees_of_a_completion_answer() -> None:
         {"label": "RuneSelf", "kind": CompletionItemKind.Constant, "detail": "untyped int = 128"},
         {"label": "buf", "kind": CompletionItemKind.Variable, "detail": "[]byte"},
         {"label": "Writer", "kind": CompletionItemKind.Struct, "detail": "struct{...}"},
+        {"label": "Front().Value", "kind": CompletionItemKind.Field, "detail": "any"},  # a deep completion
     ]
     assert dict(callees_of({"items": items})) == {
         "Len": Arity(0),
@@ -91,12 +92,20 @@ def test_no_enclosing_call_outside_a_call_on_the_line() -> None:
     assert called_at_cursor("\tx := (a + t.") is None
     assert called_at_cursor('\tfmt.Println("(", t.') == "Println"
     assert called_at_cursor("\tf(a)[b].") is None
+    assert called_at_cursor("\tif (t.") is None and called_at_cursor("\tgo func(t.") is None
 
 
 SHAPES = CallShapes(
     '\tfmt.Println(strings.Repeat("a", t.',
     enclosing=Arity(2),
-    callees=(("Add", Arity(2)), ("Len", Arity(0)), ("Count", None), ("Log", Arity(2, variadic=True))),
+    callees=(
+        ("Add", Arity(2)),
+        ("Len", Arity(0)),
+        ("Count", None),
+        ("Log", Arity(2, variadic=True)),
+        ("buf", None),
+        ("Map", Arity(1)),
+    ),
 )
 
 
@@ -116,6 +125,13 @@ SHAPES = CallShapes(
         ("Len() + g(a,\n", None),  # a call going on on the next line
         ("Len() + g(a\n", 11),  # Go wants a comma before that line break
         ("Len() + [2]int{1\n", None),  # a `{` may be a block
+        ("Len() + g(a +\n", None),  # the argument goes on on the next line
+        ("Len() + g(a &&\n", None),
+        ("buf[0])", None),  # indexing a field is no call
+        ("buf[1:], 2", 7),  # Repeat takes no third argument
+        ("Map[int](xs))", None),  # a generic function's call, its type arguments first
+        ("Map[int](xs, ys))", 11),
+        ("Len() + copy(g()))", None),  # g's results may be all of copy's arguments
     ],
 )
 def test_first_break_in_a_suggestion(text: str, first_break: int | None) -> None:
@@ -130,10 +146,11 @@ def test_a_whole_suggestion_must_not_end_inside_an_argument_it_opened() -> None:
 
 
 def test_balanced_prefix_cuts_before_the_break_and_what_it_leaves_open() -> None:
-    assert balanced_prefix("Count, 3)", SHAPES) == "Count"
-    assert balanced_prefix("Add(1, 2, 3))", SHAPES) == "Add"  # "Add(1, 2" would leave a line broken
-    assert balanced_prefix("Len() + Add(1, 2, 3))", SHAPES) != "Len() + Add"  # only the cursor's name is known
-    assert balanced_prefix("Count))", SHAPES) == "Count))"
+    assert balanced_prefix("Count, 3)", SHAPES, whole=True) == "Count"
+    assert balanced_prefix("Add(1, 2, 3))", SHAPES, whole=True) == "Add"  # "Add(1, 2" would leave a line broken
+    assert balanced_prefix("Add(1, 2, 3))", SHAPES, whole=False) == "Add(1, 2"  # cut short: the model was not done
+    assert balanced_prefix("Len() + Add(1, 2, 3))", SHAPES, whole=True) != "Len() + Add"  # only the first name's
+    assert balanced_prefix("Count))", SHAPES, whole=True) == "Count))"
 
 
 def test_without_gopls_answers_only_the_line_breaks_are_checked() -> None:

@@ -12,6 +12,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 CLOSER_OF = {"(": ")", "[": "]", "{": "}"}
+GO_KEYWORDS = frozenset(
+    [
+        "break",
+        "case",
+        "chan",
+        "const",
+        "continue",
+        "default",
+        "defer",
+        "else",
+        "fallthrough",
+        "for",
+        "func",
+        "go",
+        "goto",
+        "if",
+        "import",
+        "interface",
+        "map",
+        "package",
+        "range",
+        "return",
+        "select",
+        "struct",
+        "switch",
+        "type",
+        "var",
+    ]
+)
 _CLOSERS = frozenset(CLOSER_OF.values())
 _LINE_BREAKS = "\r\n"
 _LINE_COMMENT = "\n"

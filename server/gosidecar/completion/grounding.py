@@ -21,8 +21,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError, Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -30,41 +29,12 @@ import numpy as np
 from lsprotocol.types import CompletionItemKind
 
 from gosidecar.completion.cursor import CursorContext
-from gosidecar.completion.go_scan import scan_go
+from gosidecar.completion.go_scan import GO_KEYWORDS, scan_go
 
 BUDGET_S = 1.0
 """Longest wait for each of gopls's answers; without them the suggestion is not grounded."""
 _POLL_S = 0.02
 _LEADING_NAME = re.compile(r"\w+")
-GO_KEYWORDS = frozenset(
-    [
-        "break",
-        "case",
-        "chan",
-        "const",
-        "continue",
-        "default",
-        "defer",
-        "else",
-        "fallthrough",
-        "for",
-        "func",
-        "go",
-        "goto",
-        "if",
-        "import",
-        "interface",
-        "map",
-        "package",
-        "range",
-        "return",
-        "select",
-        "struct",
-        "switch",
-        "type",
-        "var",
-    ]
-)
 _MAX_PIECE_BYTES = 32
 """Bytes of each token kept for the mask; longer identifiers are not constrained past this."""
 
@@ -128,7 +98,9 @@ class GroundingSource(Protocol):
 
     def ask(self, method: str, uri: str, position: tuple[int, int]) -> Future[Any]: ...
 
-    def answer(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> object | None: ...
+    def answers(self, asked: Sequence[Future[Any]], is_cancelled: Callable[[], bool]) -> list[object | None]: ...
+
+    def cancel(self, asked: Sequence[Future[Any]]) -> None: ...
 
 
 class GoplsGrounding:
@@ -144,20 +116,26 @@ class GoplsGrounding:
         params = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
         return self._gopls.request_gopls(method, params)
 
-    def answer(self, asked: Future[Any], is_cancelled: Callable[[], bool]) -> object | None:
-        """gopls's answer, or None when it fails, is late (then it is cancelled at gopls),
-        or the request is cancelled."""
+    def answers(self, asked: Sequence[Future[Any]], is_cancelled: Callable[[], bool]) -> list[object | None]:
+        """gopls's answers, all within one budget; None for one that failed or was late (it
+        is cancelled at gopls), and for all once the suggestion is cancelled."""
         deadline = time.monotonic() + self._budget_s
-        while not is_cancelled() and time.monotonic() < deadline:
-            try:
-                answer: object = asked.result(timeout=_POLL_S)
-                return answer
-            except FutureTimeout:
-                continue
-            except (CancelledError, RuntimeError, ConnectionError):
-                return None
-        self._gopls.cancel_gopls_request(asked)
+        while not is_cancelled() and time.monotonic() < deadline and not all(future.done() for future in asked):
+            wait(asked, timeout=_POLL_S)
+        self.cancel([future for future in asked if not future.done()])
+        return [_answer(future) if not is_cancelled() else None for future in asked]
+
+    def cancel(self, asked: Sequence[Future[Any]]) -> None:
+        for future in asked:
+            if not future.done():
+                self._gopls.cancel_gopls_request(future)
+
+
+def _answer(future: Future[Any]) -> object | None:
+    if not future.done() or future.cancelled() or future.exception() is not None:
         return None
+    answer: object = future.result()
+    return answer
 
 
 def names_of(result: object) -> tuple[str, ...] | None:

@@ -305,8 +305,8 @@ class LocalEngine(Engine):
             allowed, token = self._constrained_token(output, targets, healed)
         else:
             allowed, token = None, self._next_token(healed[len(output) :])
-        if monitor is None or token is None or len(output) < len(healed):
-            return token, False
+        if monitor is None or token is None or len(output) + len(self._piece(token)) <= len(healed):
+            return token, False  # still the half-typed word the user wrote
         chosen = self._steered(token, allowed, functools.partial(self._keeps_calls, monitor, output, healed))
         return chosen, chosen != token
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from gosidecar.completion.cache import CacheKey, SuggestionCache
 from gosidecar.completion.cursor import CursorContext, Edit
 from gosidecar.completion.engine import Generation, Limits, Warming
-from gosidecar.completion.grounding import Candidates, GroundingSource, Site, checked, names_of, site_at
+from gosidecar.completion.grounding import Candidates, GroundingSource, Site, Verdict, checked, names_of, site_at
 from gosidecar.completion.metrics import CompletionMetrics
 from gosidecar.completion.model_lifecycle import ModelLifecycle, ProgressReporter
 from gosidecar.completion.postprocess import finalize, should_stop
@@ -77,6 +77,10 @@ class _Questions:
     """Candidates at a member access or an identifier being typed."""
     signature: Future[Any] | None
     """The call the cursor is in."""
+
+    @property
+    def futures(self) -> list[Future[Any]]:
+        return [future for future in (self.completion, self.signature) if future is not None]
 
 
 class _LatestRequests:
@@ -162,6 +166,8 @@ class CompletionService:
             asked = self._ask_gopls(request, context)
             model = self._models.ready_model(is_cancelled)
             if model is None:
+                if asked is not None and self._grounding is not None:
+                    self._grounding.cancel(asked.futures)
                 return CompletionResult("", cancelled=is_cancelled(), error=self._models.error)
             prompt = build_prompt_text(context.text, context.offset, request.uri, request.extra_context, self._budget)
             if asked is not None:  # evaluate the prompt while gopls looks for the names
@@ -226,33 +232,32 @@ class CompletionService:
         """gopls's names at the site, and what its answers say about the calls at the cursor."""
         if asked is None or self._grounding is None:
             return None, None
-        answer = functools.partial(self._grounding.answer, is_cancelled=is_cancelled)
-        completion = answer(asked.completion) if asked.completion else None
+        answered = dict(zip(asked.futures, self._grounding.answers(asked.futures, is_cancelled), strict=True))
+        completion = answered.get(asked.completion) if asked.completion else None
         names = names_of(completion)
         candidates = Candidates(asked.site, names) if asked.site and names else None
-        enclosing = enclosing_arity(line_prefix, answer(asked.signature)) if asked.signature else None
+        signature = answered.get(asked.signature) if asked.signature else None
+        enclosing = enclosing_arity(line_prefix, signature) if signature is not None else None
         callees = callees_of(completion)
         return candidates, CallShapes(line_prefix, enclosing, callees) if enclosing or callees else None
 
     def _checked(self, generation: Generation, candidates: Candidates | None, limits: Limits) -> str:
-        """The generated text with what gopls does not know cut off (checked before shown),
-        and with its calls balanced when the text is whole."""
+        """The generated text with what gopls does not know cut off, and cut before a call it
+        breaks (checked before shown); one verdict per suggestion."""
         text = generation.text
         if generation.steered_tokens:
             self._metrics.grounded("steered")
-        if limits.calls is not None and generation.finished and text:
-            balanced = balanced_prefix(text, limits.calls)
-            if balanced != text:
-                self._metrics.grounded("cut")
-            text = balanced
-        if candidates is None:
-            return text
-        if limits.identifier_continuations:
+        if candidates is not None and limits.identifier_continuations:
             self._metrics.grounded("constrained")
-        if not text:
-            return text
-        text, verdict = checked(text, candidates)
-        self._metrics.grounded(verdict)
+        verdict: Verdict = "kept"
+        if candidates is not None and text:
+            text, verdict = checked(text, candidates)
+        if limits.calls is not None and text:
+            balanced = balanced_prefix(text, limits.calls, whole=generation.finished)
+            verdict = "cut" if balanced != text and verdict == "kept" else verdict
+            text = balanced
+        if candidates is not None or verdict != "kept":
+            self._metrics.grounded(verdict)
         return text
 
     def warm_up(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from lsprotocol.types import CompletionItemKind
 
-from gosidecar.completion.go_scan import CLOSER_OF, GoScan
+from gosidecar.completion.go_scan import CLOSER_OF, GO_KEYWORDS, GoScan
 
 _NAME_BEFORE = re.compile(r"(\w+)\s*$")
 _LEADING_NAME = re.compile(r"\w*")
@@ -33,6 +33,8 @@ _NEVER_CALLED = re.compile(
 _VALUES = (CompletionItemKind.Field, CompletionItemKind.Variable)
 _LINE_BREAKS = "\r\n"
 _CLOSERS = frozenset(CLOSER_OF.values())
+_ENDS_OPERAND = frozenset(")]}\"'`")
+"""After these (or a name or number), a line break ends the line's code: Go inserts a semicolon."""
 _ARGUMENT_LISTS = ")]"
 """Closers of the brackets whose last element needs a comma before a line break."""
 
@@ -87,9 +89,9 @@ def callees_of(result: object) -> tuple[tuple[str, Arity | None], ...]:
     shapes: dict[str, Arity | None] = {}
     for item in items if isinstance(items, list) else ():
         label, detail = (item.get("label"), item.get("detail")) if isinstance(item, dict) else (None, None)
-        name = _leading_name(label) if isinstance(label, str) else ""
-        if not name or not isinstance(detail, str) or name in shapes:
-            continue
+        if not isinstance(label, str) or not label.isidentifier() or not isinstance(detail, str) or label in shapes:
+            continue  # a deep completion (`Front().Value`) tells the type of its last name only
+        name = label
         arity = function_arity(detail)
         if arity is not None:
             shapes[name] = arity
@@ -107,7 +109,9 @@ def called_at_cursor(line_prefix: str) -> str | None:
     if frame is None or frame.closer != ")":
         return None
     name = _NAME_BEFORE.search(line_prefix[: frame.opened_at])
-    return name.group(1) if name and not name.group(1)[0].isdigit() else None
+    if name is None or name.group(1)[0].isdigit() or name.group(1) in GO_KEYWORDS:
+        return None  # `if (`, `func(`, `3 * (` open no call
+    return name.group(1)
 
 
 def enclosing_arity(line_prefix: str, signature_help: object) -> Arity | None:
@@ -196,6 +200,8 @@ class _Walk:
 
     scan: GoScan
     frames: list[_Frame] = field(default_factory=list)
+    last: str = ""
+    """The last code character that is not a space."""
 
     @staticmethod
     def after(line_prefix: str) -> _Walk:
@@ -208,12 +214,12 @@ class _Walk:
         return self.frames[-1] if self.frames else None
 
     def copy(self) -> _Walk:
-        return _Walk(self.scan.copy(), [replace(frame) for frame in self.frames])
+        return _Walk(self.scan.copy(), [replace(frame) for frame in self.frames], self.last)
 
-    def feed(self, text: str, callees: dict[int, Arity | None], offset: int) -> int | None:
+    def feed(self, text: str, calls: dict[int, Arity | None], offset: int) -> int | None:
         """Take `text` (at `offset` in the line) in; the index of its first character that
-        breaks a call, or None. `callees` maps the index of a `(` right after a candidate's
-        name to its arity (None: the candidate cannot be called)."""
+        breaks a call, or None. `calls` maps the index of the `(` that calls a candidate
+        to its arity (None: the candidate cannot be called)."""
         for index in self.scan.code(text):
             char = text[index]
             if char in _LINE_BREAKS:
@@ -223,21 +229,25 @@ class _Walk:
             elif char in _CLOSERS:
                 allowed = not self.frames or self._close()
             elif char in CLOSER_OF:
-                allowed = not (index in callees and callees[index] is None) and self._touch()
-                self.frames.append(_Frame(CLOSER_OF[char], offset + index, callees.get(index)))
+                arity = calls.get(index) if char == "(" else None
+                allowed = not (char == "(" and index in calls and arity is None) and self._touch()
+                self.frames.append(_Frame(CLOSER_OF[char], offset + index, arity))
             else:
                 allowed = char.isspace() or self._touch()
             if not allowed:
                 return index
+            if not char.isspace():
+                self.last = char
         return None
 
     def unfinished_argument(self, offset: int) -> _Frame | None:
         """The innermost bracket opened at or after `offset`, when a line break now would
-        leave an argument unfinished in it (`f(a` + line break; a `{` may be a block)."""
+        end its argument there (`f(a` + line break: Go inserts a semicolon after an
+        operand; after `a +` or `a,` the argument goes on; a `{` may be a block)."""
         frame = self.innermost
         if frame is None or frame.opened_at < offset or frame.closer not in _ARGUMENT_LISTS or not frame.unfinished:
             return None
-        return frame
+        return frame if _ends_operand(self.last) else None
 
     def _touch(self) -> bool:
         """Code in the innermost bracket; False when it starts an argument its call does not take."""
@@ -256,7 +266,15 @@ class _Walk:
 
     def _close(self) -> bool:
         frame = self.frames.pop()
-        return (frame.arity is None or frame.arity.satisfied_by(frame.given)) and self._touch()
+        if frame.arity is None:
+            return self._touch()
+        if frame.commas == 0 and self.last == ")":  # f(g()): g's results may be all of f's arguments
+            return frame.arity.takes_another(0) and self._touch()
+        return frame.arity.satisfied_by(frame.given) and self._touch()
+
+
+def _ends_operand(char: str) -> bool:
+    return char.isalnum() or char == "_" or char in _ENDS_OPERAND
 
 
 class CallMonitor:
@@ -279,21 +297,29 @@ class CallMonitor:
         unfinished in a bracket it opened, the break is that bracket.
         """
         walk = self._start.copy()
-        name_end = len(_leading_name(text))
-        name = self._fragment + text[:name_end]
-        callees = {name_end: self._callees[name]} if name in self._callees else {}
-        broken = walk.feed(text, callees, offset=self._cursor)
+        broken = walk.feed(text, self._call_of_first_name(text), offset=self._cursor)
         unfinished = walk.unfinished_argument(self._cursor) if broken is None and ended else None
         return broken if unfinished is None else unfinished.opened_at - self._cursor
 
     def accepts(self, text: str, *, ended: bool = False) -> bool:
         return self.first_break(text, ended=ended) is None
 
+    def _call_of_first_name(self, text: str) -> dict[int, Arity | None]:
+        """Where the text calls the candidate it starts with (`Name(`, `Name[int](`), and its arity."""
+        name_end = len(_leading_name(text))
+        name = self._fragment + text[:name_end]
+        if name not in self._callees:
+            return {}
+        call = name_end
+        if text[call : call + 1] == "[":  # type arguments first
+            call += _matching(text[call:]) + 1
+        return {call: self._callees[name]}
 
-def balanced_prefix(text: str, shapes: CallShapes) -> str:
-    """`text` cut before the first character that breaks a call, and again while what is
-    left ends inside an unfinished argument (all of it when nothing breaks)."""
+
+def balanced_prefix(text: str, shapes: CallShapes, *, whole: bool) -> str:
+    """`text` cut before the first character that breaks a call. When it is `whole` (the
+    model ended it), cut again while what is left ends inside an unfinished argument."""
     monitor = CallMonitor(shapes)
-    while (broken := monitor.first_break(text, ended=True)) is not None:
+    while (broken := monitor.first_break(text, ended=whole)) is not None:
         text = text[:broken].rstrip()
     return text

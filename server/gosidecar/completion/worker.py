@@ -158,7 +158,8 @@ class WorkerEngine(WarmableEngine):
                 grace_ends = now + grace_s
             if now >= hung_at:
                 self._process.kill()
-                raise self._crashed(doing, "was stopped, no longer wanted" if grace_s == 0 else _HUNG)
+                abandoned = grace_ends is not None and grace_s == 0
+                raise self._crashed(doing, "was stopped, no longer wanted" if abandoned else _HUNG)
 
     def _crashed(self, doing: str, how: str | None = None) -> EngineCrashedError:
         self._connection.close()
