@@ -20,13 +20,16 @@ from gosidecar.completion.signatures import (
 @pytest.mark.parametrize(
     ("detail", "arity"),
     [
-        ("func() int", Arity(0)),
-        ("func(a int, b int) int", Arity(2)),
-        ("func(p []byte) (n int, err error)", Arity(1)),
-        ("func(format string, args ...any)", Arity(2, variadic=True)),
-        ("func(f func(int, int) bool, m map[string]int) bool", Arity(2)),
-        ("func[S ~[]E, E comparable](s S, v E) int", Arity(2)),
-        ("func(int) error", Arity(1)),
+        ("func() int", Arity(0, result_callable=False)),
+        ("func(a int, b int) int", Arity(2, result_callable=False)),
+        ("func(p []byte) (n int, err error)", Arity(1, result_callable=False, single_result=False)),
+        ("func(format string, args ...any)", Arity(2, variadic=True, result_callable=False, single_result=False)),
+        ("func() (ok bool)", Arity(0, result_callable=False)),
+        ("func(f func(int, int) bool, m map[string]int) bool", Arity(2, result_callable=False)),
+        ("func[S ~[]E, E comparable](s S, v E) int", Arity(2, result_callable=False)),
+        ("func(int) error", Arity(1, result_callable=False)),
+        ("func() func(int) bool", Arity(0)),
+        ("func() http.HandlerFunc", Arity(0)),  # a named type may be a function
         ("int", None),
         ("http.HandlerFunc", None),
     ],
@@ -47,9 +50,9 @@ def test_callees_of_a_completion_answer() -> None:
         {"label": "Front().Value", "kind": CompletionItemKind.Field, "detail": "any"},  # a deep completion
     ]
     assert dict(callees_of({"items": items})) == {
-        "Len": Arity(0),
+        "Len": Arity(0, result_callable=False),
         "Count": None,
-        "hook": Arity(1),
+        "hook": Arity(1, result_callable=False),
         "RuneSelf": None,
         "buf": None,
     }
@@ -100,9 +103,9 @@ SHAPES = CallShapes(
     enclosing=Arity(2),
     callees=(
         ("Add", Arity(2)),
-        ("Len", Arity(0)),
+        ("Len", Arity(0, result_callable=False)),
         ("Count", None),
-        ("Log", Arity(2, variadic=True)),
+        ("Log", Arity(2, variadic=True, result_callable=False, single_result=False)),
         ("buf", None),
         ("Map", Arity(1)),
     ),
@@ -132,6 +135,14 @@ SHAPES = CallShapes(
         ("Map[int](xs))", None),  # a generic function's call, its type arguments first
         ("Map[int](xs, ys))", 11),
         ("Len() + copy(g()))", None),  # g's results may be all of copy's arguments
+        ("Len(\n", 4),  # a call that takes nothing is closed on its line
+        ("Len()(1))", 5),  # what Len returns is no function
+        ("Len() + (1))", None),
+        ('Log("x").y)', 8),  # Log returns nothing
+        ('Log("x"), 1)', 8),  # nor can a call with several results or none go on
+        ('Log("x") + 1)', 9),
+        ('Log("x"))', None),
+        ("Len().y)", None),  # a method of what Len returns (gopls would check the name)
     ],
 )
 def test_first_break_in_a_suggestion(text: str, first_break: int | None) -> None:
@@ -151,6 +162,17 @@ def test_balanced_prefix_cuts_before_the_break_and_what_it_leaves_open() -> None
     assert balanced_prefix("Add(1, 2, 3))", SHAPES, whole=False) == "Add(1, 2"  # cut short: the model was not done
     assert balanced_prefix("Len() + Add(1, 2, 3))", SHAPES, whole=True) != "Len() + Add"  # only the first name's
     assert balanced_prefix("Count))", SHAPES, whole=True) == "Count))"
+
+
+@pytest.mark.parametrize(
+    ("line_prefix", "closes_from_before"),
+    [("\tb, err := r.", False), ("\tif x.", False), ("\ta.b[i] += x.", False), ("\t\tlast, x.", True)],
+)
+def test_a_line_that_starts_a_statement_closes_nothing_from_lines_before(
+    line_prefix: str, closes_from_before: bool
+) -> None:
+    assert CallMonitor(CallShapes(line_prefix)).accepts("Len())") is closes_from_before
+    assert CallMonitor(CallShapes(line_prefix)).accepts("Len() }")
 
 
 def test_without_gopls_answers_only_the_line_breaks_are_checked() -> None:

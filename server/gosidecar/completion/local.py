@@ -46,7 +46,8 @@ _MAX_RANKING_EVALS = 12
 """Model evaluations spent ranking gopls's candidates (each a few tokens) before the name is chosen."""
 _RANKING_SHARE = 0.25
 """Share of the generation budget that ranking the candidates may take."""
-_STEERING_CHOICES = 16
+_STEERING_CHOICES = 64
+_CALL_PUNCTUATION = (b")", b",", b"\n")
 """The model's likeliest tokens tried, best first, when its first choice would break a call;
 when none keeps the calls balanced, the suggestion ends there."""
 
@@ -319,16 +320,17 @@ class LocalEngine(Engine):
         self, token: int, allowed: np.ndarray[Any, np.dtype[np.int32]] | None, keeps_calls: Callable[[int], bool]
     ) -> int | None:
         """`token`, or when it would break a call the likeliest of the model's next choices
-        (among `allowed`, when given) that does not; None to end the suggestion here."""
+        (among `allowed`, when given) that does not; failing those, the closing parenthesis,
+        comma or line break the call needs (a model set on `ReadByte(bits` may rank `)`
+        low); None to end the suggestion here."""
         if keeps_calls(token):
             return token
         logits = self._last_logits()
         pool = allowed if allowed is not None and allowed.size else np.arange(self._n_vocab, dtype=np.int32)
         best = pool[np.argpartition(-logits[pool], min(_STEERING_CHOICES, pool.size) - 1)[:_STEERING_CHOICES]]
-        for choice in best[np.argsort(-logits[best])]:
-            if int(choice) != token and keeps_calls(int(choice)):
-                return int(choice)
-        return None
+        likeliest = [int(choice) for choice in best[np.argsort(-logits[best])]]
+        structural = [self._token_of[text] for text in _CALL_PUNCTUATION if allowed is None and text in self._token_of]
+        return next((choice for choice in likeliest + structural if choice != token and keeps_calls(choice)), None)
 
     def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
         from llama_cpp import llama_get_logits_ith  # noqa: PLC0415

@@ -33,6 +33,8 @@ _NEVER_CALLED = re.compile(
 _VALUES = (CompletionItemKind.Field, CompletionItemKind.Variable)
 _LINE_BREAKS = "\r\n"
 _CLOSERS = frozenset(CLOSER_OF.values())
+_STATEMENT_START = re.compile(r"^\s*(?:(?:if|for|switch|return|go|defer)\b|[\w.,\s\[\]*]+(?::=|[-+*/%&|^]?=)(?!=))")
+"""A line that starts a statement (`if`, `x := `, `a.b[i] += `): nothing is open from lines before it."""
 _ENDS_OPERAND = frozenset(")]}\"'`")
 """After these (or a name or number), a line break ends the line's code: Go inserts a semicolon."""
 _ARGUMENT_LISTS = ")]"
@@ -45,6 +47,10 @@ class Arity:
 
     parameters: int
     variadic: bool = False
+    result_callable: bool = True
+    """False when what the call returns is certainly no function: `Len()(` is a break."""
+    single_result: bool = True
+    """False when the call returns nothing or several values: `ReadByte().r` is a break."""
 
     def takes_another(self, given: int) -> bool:
         """Whether a call that has `given` arguments may get one more."""
@@ -78,9 +84,15 @@ def function_arity(signature: str) -> Arity | None:
         rest = rest[_matching(rest) + 1 :]
     if not rest.startswith("("):
         return None
-    inside = rest[1 : _matching(rest)]
-    arguments = _arguments(inside)
-    return Arity(len(arguments), variadic=bool(arguments) and "..." in arguments[-1])
+    end = _matching(rest)
+    arguments = _arguments(rest[1:end])
+    results = rest[end + 1 :].strip()
+    if results.startswith("("):  # `(n int, err error)`, or one named result `(ok bool)`
+        named = _arguments(results[1 : _matching(results)])
+        results = named[0].split(" ", 1)[-1] if len(named) == 1 else results
+    single = bool(results) and not results.startswith("(")
+    never_a_function = not single or _NEVER_CALLED.match(results) is not None
+    return Arity(len(arguments), bool(arguments) and "..." in arguments[-1], not never_a_function, single)
 
 
 def callees_of(result: object) -> tuple[tuple[str, Arity | None], ...]:
@@ -202,10 +214,14 @@ class _Walk:
     frames: list[_Frame] = field(default_factory=list)
     last: str = ""
     """The last code character that is not a space."""
+    ended_call: tuple[int, Arity] | None = None
+    """Where the last call of a known function ended, and its arity (what it returns)."""
+    starts_statement: bool = False
+    """The line starts a statement: a `)` or `]` that closes nothing on it is a break."""
 
     @staticmethod
     def after(line_prefix: str) -> _Walk:
-        walk = _Walk(GoScan())
+        walk = _Walk(GoScan(), starts_statement=_STATEMENT_START.match(line_prefix) is not None)
         walk.feed(line_prefix, {}, offset=0)
         return walk
 
@@ -214,7 +230,8 @@ class _Walk:
         return self.frames[-1] if self.frames else None
 
     def copy(self) -> _Walk:
-        return _Walk(self.scan.copy(), [replace(frame) for frame in self.frames], self.last)
+        frames = [replace(frame) for frame in self.frames]
+        return _Walk(self.scan.copy(), frames, self.last, self.ended_call, self.starts_statement)
 
     def feed(self, text: str, calls: dict[int, Arity | None], offset: int) -> int | None:
         """Take `text` (at `offset` in the line) in; the index of its first character that
@@ -222,32 +239,53 @@ class _Walk:
         to its arity (None: the candidate cannot be called)."""
         for index in self.scan.code(text):
             char = text[index]
+            if char.isspace() and char not in _LINE_BREAKS:
+                continue
+            if not self._uses_result(char, offset + index):
+                return index
+            self.ended_call = None
             if char in _LINE_BREAKS:
                 allowed = self.unfinished_argument(offset) is None
             elif char == ",":
                 allowed = not self.frames or self._comma()
             elif char in _CLOSERS:
-                allowed = not self.frames or self._close()
+                closed = self.innermost
+                allowed = self._close() if self.frames else char == "}" or not self.starts_statement
+                if closed is not None and closed.arity is not None and closed.closer == ")":
+                    self.ended_call = (offset + index + 1, closed.arity)
             elif char in CLOSER_OF:
                 arity = calls.get(index) if char == "(" else None
                 allowed = not (char == "(" and index in calls and arity is None) and self._touch()
                 self.frames.append(_Frame(CLOSER_OF[char], offset + index, arity))
             else:
-                allowed = char.isspace() or self._touch()
+                allowed = self._touch()
             if not allowed:
                 return index
-            if not char.isspace():
-                self.last = char
+            self.last = char
         return None
+
+    def _uses_result(self, char: str, at: int) -> bool:
+        """False when `char`, the first code after a call, uses a result the call does not
+        have: calls one that is no function (`Len()(`), or goes on after several results or
+        none (`ReadByte().r`, `ReadByte(), x`: those stand alone)."""
+        if self.ended_call is None or char in _LINE_BREAKS:
+            return True
+        end, arity = self.ended_call
+        if char == "(" and at == end:
+            return arity.result_callable
+        return arity.single_result or char in ")}"
 
     def unfinished_argument(self, offset: int) -> _Frame | None:
         """The innermost bracket opened at or after `offset`, when a line break now would
         end its argument there (`f(a` + line break: Go inserts a semicolon after an
-        operand; after `a +` or `a,` the argument goes on; a `{` may be a block)."""
+        operand; after `a +` or `a,` the argument goes on; a `{` may be a block), or when
+        it calls a function that takes no argument."""
         frame = self.innermost
-        if frame is None or frame.opened_at < offset or frame.closer not in _ARGUMENT_LISTS or not frame.unfinished:
+        if frame is None or frame.opened_at < offset or frame.closer not in _ARGUMENT_LISTS:
             return None
-        return frame if _ends_operand(self.last) else None
+        if frame.arity is not None and not frame.arity.takes_another(0):
+            return frame  # `Len(` + line break: a call that takes nothing is closed on its line
+        return frame if frame.unfinished and _ends_operand(self.last) else None
 
     def _touch(self) -> bool:
         """Code in the innermost bracket; False when it starts an argument its call does not take."""

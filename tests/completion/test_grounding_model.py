@@ -1,5 +1,6 @@
-"""The ranking of gopls's candidates against the greedy first-token mask, with the real
-GGUF model (in-process `LocalEngine`) and the real gopls.
+"""Grounding with the real GGUF model (in-process `LocalEngine`) and the real gopls: the
+ranking of gopls's candidates against the greedy first-token mask, and the call monitor
+against the model alone.
 
 At a member access (`x.` with the rest of the line removed) the local engine ranks gopls's
 candidates by the model's log-probability of the whole name plus priors (gopls's order, a
@@ -9,6 +10,11 @@ time. The sites are in `compress/bzip2`, a tuning package of `bench/grounding_be
 (never its held-out ones); at each the ranking names the author's member and the greedy
 mask another one, whichever thread count (1 or 2) and site order, with margins measured
 when they were chosen (in each test's docstring).
+
+The call monitor (`signatures.py`) gets what gopls says about the calls at the cursor: the
+candidates' details and the signature of the call the cursor is in. At the call sites below
+the model alone, its first name constrained as in the editor, writes a call gopls rejects;
+steered, it does not.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from gosidecar.completion.gguf import read_gguf
 from gosidecar.completion.grounding import Candidates, names_of, site_at
 from gosidecar.completion.model import default_model_path
 from gosidecar.completion.model_lifecycle import CONTEXT_TOKENS
+from gosidecar.completion.postprocess import should_stop
 from gosidecar.completion.prompt import PromptBudget, build_prompt_text
+from gosidecar.completion.signatures import CallMonitor, CallShapes, called_at_cursor, callees_of, enclosing_arity
 from gosidecar.documents import position_at
 from gosidecar.uris import path_to_uri
 from tests.completion.conftest import GOROOT
@@ -75,16 +83,22 @@ def _cut_after_member_dot(text: str, line: str) -> tuple[str, int]:
     return text[:cursor] + text[text.index("\n", cursor) :], cursor
 
 
-def _candidates(gopls: LspClient, uri: str, text: str, cursor: int) -> Candidates:
-    """gopls's candidates at the cursor, for `text` as an unsaved buffer."""
+def _ask(gopls: LspClient, uri: str, text: str, cursor: int, method: str) -> object:
+    """gopls's answer to `method` at the cursor, for `text` as an unsaved buffer."""
     item = {"uri": uri, "languageId": "go", "version": 1, "text": text}
     gopls.notify("textDocument/didOpen", {"textDocument": item})
     try:
         line, character = position_at(text, cursor)
         position = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
-        names = names_of(gopls.request("textDocument/completion", position, timeout=60))
+        answer: object = gopls.request(method, position, timeout=60)
+        return answer
     finally:
         gopls.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+
+
+def _candidates(gopls: LspClient, uri: str, text: str, cursor: int) -> Candidates:
+    """gopls's candidates at the cursor, for `text` as an unsaved buffer."""
+    names = names_of(_ask(gopls, uri, text, cursor, "textDocument/completion"))
     site = site_at(CursorContext.at_offset(text, cursor))
     assert names is not None and site is not None
     return Candidates(site, names)
@@ -157,3 +171,59 @@ def test_the_ranking_weighs_gopls_order_and_the_members_used_against_the_first_t
     assert ranked in offered and greedy in offered, "grounded: the first identifier is one gopls offers"
     assert ranked == "left", f"the ranking chose {ranked!r} among {offered}"
     assert greedy != "left", "the greedy mask finds the author's name here: the site no longer tells them apart"
+
+
+# ----------------------------------------------------------------- calls
+
+
+def _cut_after(text: str, before_cursor: str) -> tuple[str, int]:
+    """`text` with the rest of the line after `before_cursor` removed, and the cursor there."""
+    cursor = text.index(before_cursor) + len(before_cursor)
+    return text[:cursor] + text[text.index("\n", cursor) :], cursor
+
+
+def _alone_and_steered(
+    engine: local.LocalEngine, gopls: LspClient, path: Path, before_cursor: str
+) -> tuple[str, str, CallMonitor, int]:
+    """What the engine writes at the cursor without and with the call monitor (the first name
+    grounded in both), the monitor, and how many tokens it steered."""
+    text, cursor = _cut_after(path.read_text(), before_cursor)
+    uri, context = path_to_uri(path), CursorContext.at_offset(text, cursor)
+    completion = _ask(gopls, uri, text, cursor, "textDocument/completion") if site_at(context) else None
+    calls = called_at_cursor(context.line_prefix) is not None
+    signature = _ask(gopls, uri, text, cursor, "textDocument/signatureHelp") if calls else None
+    shapes = CallShapes(context.line_prefix, enclosing_arity(context.line_prefix, signature), callees_of(completion))
+    site, names = site_at(context), names_of(completion)
+    continuations = Candidates(site, names).continuations if site and names else ()
+    prompt = build_prompt_text(text, cursor, uri, budget=BUDGET)
+
+    def write(monitored: CallShapes | None) -> tuple[str, int]:
+        limits = Limits(MAX_TOKENS, TIME_BUDGET_S, continuations, monitored)
+        generation = engine.generate(prompt, limits, lambda: False, lambda done: should_stop(context, done))
+        return generation.text.rstrip("\n"), generation.steered_tokens
+
+    alone, _ = write(None)
+    steered, count = write(shapes)
+    return alone, steered, CallMonitor(shapes), count
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        # `io.EOF` is a variable of type error: the model alone writes `EOF()`.
+        (("bit_reader.go", "\t\terr = io."), "EOF"),
+        # `ReadByte` takes no argument: the model alone writes `ReadByte(bits)`. Steered to `)`, it
+        # would go on with `(bits)`, `.r`, `, bits` or `; err`, each a break of what ReadByte returns
+        # (byte, error: two values stand alone), until the line ends.
+        (("bit_reader.go", "\tb, err := br.r."), "ReadByte()"),
+    ],
+)
+def test_the_call_monitor_keeps_the_models_calls_to_what_gopls_says(
+    engine: local.LocalEngine, gopls: LspClient, package: Path, site: tuple[str, str], expected: str
+) -> None:
+    file, before_cursor = site
+    alone, steered, monitor, count = _alone_and_steered(engine, gopls, package / file, before_cursor)
+    print(f"{before_cursor.strip()!r}: alone {alone!r}, steered {steered!r} ({count} tokens)")
+    assert monitor.first_break(alone, ended=True) is not None, f"the model alone keeps the calls here: {alone!r}"
+    assert monitor.first_break(steered, ended=True) is None, steered
+    assert steered.strip() == expected and count >= 1
