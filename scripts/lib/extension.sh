@@ -56,7 +56,7 @@ VSIX_WHEELS="$ROOT/out/wheels"
 # Where the dependency wheels for the current pins live: one folder per change of them.
 dependency_wheels_dir() {
   local digest
-  digest="$(files_digest "$ROOT/server/pyproject.toml" "$ROOT/scripts/lib/versions.sh")"
+  digest="$(files_digest "$ROOT/server/pyproject.toml" "$ROOT/scripts/lib/versions.sh" "${LLAMA_CPP_PATCHES[@]}")"
   DEPENDENCY_WHEELS="$CACHE/vsix-wheels/$digest"
 }
 

@@ -10,8 +10,9 @@ PLAYWRIGHT_CORE_VERSION="1.65.1"
 # llama.cpp's CPU flags, the same for the llama-cpp-python wheel (scripts/lib/setup.sh)
 # and llama-server (scripts/lib/llama_server.sh), so the completion bench compares the
 # servers, not the compilers. Portable (no -march=native, AVX2 baseline): the wheel ships
-# in the .vsix. The cached wheel and server are keyed by LLAMA_CPP_PYTHON_VERSION only:
-# after a change here, delete them from the cache to rebuild.
+# in the .vsix. The cached wheel and server are keyed by LLAMA_CPP_PYTHON_VERSION and the
+# patches' digest (scripts/lib/llama_sources.sh) only: after a change of these flags,
+# delete them from the cache to rebuild.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 LLAMA_CPP_CMAKE_FLAGS=(
   -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAMA_CURL=OFF
