@@ -26,10 +26,14 @@ UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
 
 
 def venv_stamp_is_current() -> bool:
-    """scripts/lib/setup.sh's stamp: otherwise the sandbox would reinstall the shared .venv."""
-    digest = hashlib.sha256(
-        (ROOT / "server" / "pyproject.toml").read_bytes() + (ROOT / "scripts" / "lib" / "versions.sh").read_bytes()
-    ).hexdigest()[:16]
+    """scripts/lib/setup.sh's stamp (pins and llama.cpp patches): otherwise the sandbox would
+    reinstall the shared .venv."""
+    listed = subprocess.run(
+        ["bash", "-c", 'source scripts/lib/llama_sources.sh && printf "%s\\n" "${LLAMA_CPP_PATCHES[@]}"'],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    stamped = [ROOT / "server" / "pyproject.toml", ROOT / "scripts" / "lib" / "versions.sh", *map(Path, listed)]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in stamped)).hexdigest()[:16]
     stamp = ROOT / ".venv" / ".gosidecar-stamp"
     return stamp.is_file() and stamp.read_text().strip() == digest
 
