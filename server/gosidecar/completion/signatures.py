@@ -116,30 +116,34 @@ def callees_of(result: object) -> tuple[tuple[str, Arity | None], ...]:
 
 def called_at_cursor(line_prefix: str) -> str | None:
     """The name of the function whose call the cursor is in, when its `(` is on this line."""
-    walk = _Walk.after(line_prefix)
-    frame = walk.innermost
-    if frame is None or frame.closer != ")":
-        return None
-    name = _NAME_BEFORE.search(line_prefix[: frame.opened_at])
-    if name is None or name.group(1)[0].isdigit() or name.group(1) in GO_KEYWORDS:
-        return None  # `if (`, `func(`, `3 * (` open no call
-    return name.group(1)
+    call = _call_at_cursor(line_prefix)
+    return call[0] if call else None
 
 
 def enclosing_arity(line_prefix: str, signature_help: object) -> Arity | None:
     """The arity of the call the cursor is in, from gopls's signature help, when it agrees
     with the line: the same function name, and the cursor at the same parameter."""
-    called = called_at_cursor(line_prefix)
+    call = _call_at_cursor(line_prefix)
     signature, active = _active_signature(signature_help)
-    if called is None or signature is None:
+    if call is None or signature is None:
         return None
-    label, parameters = signature.get("label"), signature.get("parameters")
+    (called, frame), label, parameters = call, signature.get("label"), signature.get("parameters")
     if not isinstance(label, str) or not isinstance(parameters, list) or not label.startswith(called + "("):
         return None
     arity = Arity(len(parameters), variadic=bool(parameters) and "..." in _parameter_label(label, parameters[-1]))
+    at_active = frame.commas == active or (arity.variadic and frame.commas >= active == arity.parameters - 1)
+    return arity if at_active else None
+
+
+def _call_at_cursor(line_prefix: str) -> tuple[str, _Frame] | None:
+    """The called name and the open `(` of the call the cursor is in, when it is on this line."""
     frame = _Walk.after(line_prefix).innermost
-    commas = frame.commas if frame else -1
-    return arity if commas == active or (arity.variadic and commas >= active == arity.parameters - 1) else None
+    if frame is None or frame.closer != ")":
+        return None
+    name = _NAME_BEFORE.search(line_prefix[: frame.opened_at])
+    if name is None or name.group(1)[0].isdigit() or name.group(1) in GO_KEYWORDS:
+        return None  # `if (`, `func(`, `3 * (` open no call
+    return name.group(1), frame
 
 
 def _active_signature(help: object) -> tuple[dict[str, Any] | None, int]:
